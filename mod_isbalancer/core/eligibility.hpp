@@ -1,0 +1,167 @@
+// Who may take a request: error retry, lbset tiers, hot spares and hot standbys,
+// drain, forced recovery, and the lookup of a sticky route.
+//
+// The rules are stock mod_proxy_balancer's (proxy_util.c,
+// ap_proxy_balancer_get_best_worker), restated:
+//   - lbsets are tried in ascending order; the first that yields a candidate wins;
+//   - in an lbset, usable members that are neither spare (R) nor standby (H) are
+//     candidates; a draining (N) one is skipped and counts as unusable;
+//   - usable spares stand in, in order, for as many members as were unusable;
+//   - only when that leaves no candidate are the usable standbys the candidates;
+//   - a member in error (E) becomes usable again once its retry interval has
+//     passed (never when stopped, S; at once when it ignores errors, I).
+//
+// Everything is a template over MemberTable, so the httpd layer reads shared
+// memory directly and tests use plain structs. Nothing here allocates: callers
+// pass a scratch span with room for every member.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "member_table.hpp"
+#include "selector.hpp"
+#include "status.hpp"
+
+namespace isb {
+
+// Clears the error state of member `i` if its retry interval has passed at `now`
+// (µs). Returns whether the member is usable afterwards.
+template <MemberTable T>
+bool recover_if_due(T& t, std::size_t i, std::int64_t now) noexcept {
+  std::uint32_t st = t.status(i);
+  if (is_usable(st)) return true;
+  if ((st & kInError) == 0 || (st & kStopped) != 0) return false;
+  if ((st & kIgnoreErrors) != 0 || now > t.error_time(i) + t.retry_interval(i)) {
+    t.clear_error(i);
+    return is_usable(t.status(i));
+  }
+  return false;
+}
+
+// forcerecovery: when every member is in error, put them all back into service
+// rather than answer 503 until the first retry interval ends. Returns whether it
+// had to force.
+template <MemberTable T>
+bool force_recovery_if_all_failed(T& t, std::int64_t now, bool forcerecovery) noexcept {
+  const std::size_t n = t.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if ((t.status(i) & kInError) == 0) return false;
+    recover_if_due(t, i, now);
+    if ((t.status(i) & kInError) == 0) return false;
+  }
+  if (!forcerecovery || n == 0) return false;
+  for (std::size_t i = 0; i < n; ++i) t.clear_error(i);
+  return true;
+}
+
+template <MemberTable T>
+Candidate make_candidate(T& t, std::size_t i) noexcept {
+  return Candidate{static_cast<std::uint32_t>(i), static_cast<std::int64_t>(t.weight(i)),
+                   static_cast<std::uint64_t>(t.traffic(i)), &t.counters(i)};
+}
+
+// Fills `out` with the candidates for a new (non-sticky) request and returns how
+// many there are. `out` must have room for t.size() entries.
+template <MemberTable T>
+std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out) noexcept {
+  const std::size_t n = t.size();
+  int lbset = 0;
+  int max_lbset = 0;
+  for (std::size_t i = 0; i < n; ++i) max_lbset = std::max(max_lbset, static_cast<int>(t.lbset(i)));
+  for (; lbset <= max_lbset; ++lbset) {
+    std::size_t count = 0;
+    std::size_t unusable = 0;
+    bool have_reserve = false;  // a usable spare or standby in this lbset
+    for (std::size_t i = 0; i < n; ++i) {
+      if (t.lbset(i) != lbset) continue;
+      std::uint32_t st = t.status(i);
+      const bool reserve = (st & (kHotSpare | kHotStandby)) != 0;
+      if ((st & kDrain) != 0) {
+        if (!reserve) ++unusable;
+        continue;
+      }
+      const bool usable = recover_if_due(t, i, now);
+      if (reserve) {
+        have_reserve = have_reserve || usable;
+      } else if (usable) {
+        out[count++] = make_candidate(t, i);
+      } else {
+        ++unusable;
+      }
+    }
+    if (have_reserve) {
+      // Spares replace unusable members one for one, in configuration order.
+      for (std::size_t i = 0; i < n && unusable > 0; ++i) {
+        std::uint32_t st = t.status(i);
+        if (t.lbset(i) != lbset || (st & kHotSpare) == 0 || (st & kDrain) != 0 || !is_usable(st)) {
+          continue;
+        }
+        out[count++] = make_candidate(t, i);
+        --unusable;
+      }
+      if (count == 0) {
+        for (std::size_t i = 0; i < n; ++i) {
+          std::uint32_t st = t.status(i);
+          if (t.lbset(i) != lbset || (st & kHotSpare) != 0 || (st & kHotStandby) == 0 ||
+              (st & kDrain) != 0 || !is_usable(st)) {
+            continue;
+          }
+          out[count++] = make_candidate(t, i);
+        }
+      }
+    }
+    if (count > 0) return count;
+  }
+  return 0;
+}
+
+// Every usable member, for charging sticky hits. Returns how many.
+template <MemberTable T>
+std::size_t collect_usable(T& t, std::span<Candidate> out) noexcept {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (is_usable(t.status(i))) out[count++] = make_candidate(t, i);
+  }
+  return count;
+}
+
+inline constexpr std::size_t kNoMember = static_cast<std::size_t>(-1);
+
+// The member that serves sticky route `route`: a usable member with that route
+// (non-standby members first, then standbys), retrying one in error if due; if it
+// is unusable and names a `redirect` route, the member serving that route,
+// following at most size() redirects. kNoMember when there is none.
+template <MemberTable T>
+std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
+                              std::size_t depth = 0) noexcept {
+  const std::size_t n = t.size();
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool want_standby = pass == 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (((t.status(i) & kHotStandby) != 0) != want_standby) continue;
+      std::string_view r = t.route(i);
+      if (r.empty() || r != route) continue;
+      if (recover_if_due(t, i, now)) return i;
+      std::string_view redirect = t.redirect(i);
+      if (!redirect.empty() && depth < n) {
+        std::size_t j = find_route_member(t, redirect, now, depth + 1);
+        if (j != kNoMember) return j;
+      }
+    }
+  }
+  return kNoMember;
+}
+
+// Whether any member carries `route`, usable or not (nofailover's test).
+template <MemberTable T>
+bool has_route(const T& t, std::string_view route) noexcept {
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (!t.route(i).empty() && t.route(i) == route) return true;
+  }
+  return false;
+}
+
+}  // namespace isb

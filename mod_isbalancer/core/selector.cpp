@@ -1,0 +1,35 @@
+#include "selector.hpp"
+
+#include <array>
+
+namespace isb {
+
+const Selector& byrequests_selector() noexcept;
+const Selector& bybusyness_selector() noexcept;
+const Selector& bytraffic_selector() noexcept;
+
+namespace {
+constexpr std::array<std::string_view, 3> kNames = {"byrequests", "bybusyness", "bytraffic"};
+}  // namespace
+
+const Selector* find_selector(std::string_view name) noexcept {
+  if (name == "byrequests") return &byrequests_selector();
+  if (name == "bybusyness") return &bybusyness_selector();
+  if (name == "bytraffic") return &bytraffic_selector();
+  return nullptr;
+}
+
+std::span<const std::string_view> selector_names() noexcept {
+  return kNames;
+}
+
+void charge_sticky(std::span<const Candidate> usable, MemberCounters& chosen) noexcept {
+  std::int64_t total = 0;
+  for (const Candidate& c : usable) {
+    c.counters->lbstatus.fetch_add(c.weight, std::memory_order_relaxed);
+    total += c.weight;
+  }
+  chosen.lbstatus.fetch_sub(total, std::memory_order_relaxed);
+}
+
+}  // namespace isb

@@ -1,0 +1,48 @@
+// The selector interface: one load-balancing method per file (selector_*.cpp),
+// chosen by name through make_selector().
+//
+// A selector sees only the candidates the eligibility pass (eligibility.hpp)
+// left: usable members of the first lbset that has any, spares standing in for
+// unusable members, or the hot standbys. It never decides who may be picked, only
+// which of them is.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "shared_state.hpp"
+
+namespace isb {
+
+struct Candidate {
+  std::uint32_t index;       // position in the balancer's member table
+  std::int64_t weight;       // loadfactor as mod_proxy stores it (100 = 1.0)
+  std::uint64_t traffic;     // bytes in + out so far
+  MemberCounters* counters;  // shared counters of this member
+};
+
+class Selector {
+ public:
+  virtual ~Selector() = default;
+  virtual std::string_view name() const noexcept = 0;
+  // Returns the position in `candidates` of the chosen member.
+  // Contract: `candidates` is not empty. Thread- and process-safe: only atomic
+  // updates of the candidates' counters.
+  virtual std::size_t pick(std::span<const Candidate> candidates) const noexcept = 0;
+};
+
+// The selector registered under `name` ("byrequests", "bybusyness",
+// "bytraffic"), or nullptr. The returned objects are stateless singletons.
+const Selector* find_selector(std::string_view name) noexcept;
+
+// Every selector name, for documentation and error messages.
+std::span<const std::string_view> selector_names() noexcept;
+
+// Charges a sticky hit to `chosen` the way stock does for byrequests: every usable
+// member earns its weight and the chosen one pays the total, so sticky traffic
+// counts towards the weighted shares. `usable` includes `chosen`.
+void charge_sticky(std::span<const Candidate> usable, MemberCounters& chosen) noexcept;
+
+}  // namespace isb

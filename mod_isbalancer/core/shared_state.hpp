@@ -1,0 +1,129 @@
+// The shared-memory segment that every child process of one httpd instance maps.
+//
+// Layout (all offsets from the segment base, every block 64-byte aligned):
+//
+//   +--------------------------------------------+ 0
+//   | SegmentHeader                              |   magic, layout version, sizes,
+//   |                                            |   capacities, config fingerprint,
+//   |                                            |   generation
+//   +--------------------------------------------+ header_bytes()
+//   | balancer slot 0 | BalancerCounters | host  |   host = balancer_host_bytes, the
+//   | balancer slot 1 ...                        |   httpd layer's proxy_balancer_shared
+//   +--------------------------------------------+
+//   | member slot 0   | MemberCounters   | host  |   host = member_host_bytes, the
+//   | member slot 1 ...                          |   httpd layer's proxy_worker_shared
+//   +--------------------------------------------+ total_bytes()
+//
+// Slots are addressed by index, never by pointer: each process may map the segment
+// at a different address. The core never looks inside a host area; it only hands
+// out its address.
+//
+// Concurrency contract: counters are lock-free std::atomic and may be updated by any
+// thread of any process at any time. The header is written once, by the parent,
+// before any child exists; after that only `generation` changes.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace isb {
+
+inline constexpr std::size_t kSlotAlign = 64;
+inline constexpr std::uint64_t kSegmentMagic = 0x3130'4D48'5342'5349ULL;  // "ISBSHM01"
+inline constexpr std::uint32_t kLayoutVersion = 1;
+
+// Per-member runtime counters shared by every child.
+struct alignas(kSlotAlign) MemberCounters {
+  // Smooth-weighted-round-robin credit (byrequests, and the bybusyness tie-break).
+  std::atomic<std::int64_t> lbstatus{0};
+  // Requests in flight on this member, across all children.
+  std::atomic<std::int64_t> busy{0};
+  // Times the member was chosen (balanced or sticky).
+  std::atomic<std::uint64_t> elected{0};
+  // Of those, times it was chosen because the request carried its route.
+  std::atomic<std::uint64_t> sticky{0};
+  // Times this module put the member into error (failonstatus, failontimeout).
+  std::atomic<std::uint64_t> faults{0};
+  // Room for what comes next without a layout change: latency EWMA, live
+  // sessions, slow-start and outlier-ejection timestamps. Zero until used.
+  std::atomic<std::uint64_t> reserved[11]{};
+};
+
+// Per-balancer runtime counters shared by every child.
+struct alignas(kSlotAlign) BalancerCounters {
+  // Requests that found no usable member and got 503.
+  std::atomic<std::uint64_t> unavailable{0};
+  std::atomic<std::uint64_t> reserved[7]{};
+};
+
+static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(sizeof(MemberCounters) == 2 * kSlotAlign);
+static_assert(sizeof(BalancerCounters) == kSlotAlign);
+
+struct SegmentGeometry {
+  std::uint32_t balancer_capacity = 0;
+  std::uint32_t member_capacity = 0;
+  std::uint32_t balancer_host_bytes = 0;
+  std::uint32_t member_host_bytes = 0;
+
+  bool operator==(const SegmentGeometry&) const = default;
+};
+
+struct alignas(kSlotAlign) SegmentHeader {
+  std::uint64_t magic;
+  std::uint32_t layout_version;
+  std::uint32_t header_bytes;
+  std::uint64_t total_bytes;
+  SegmentGeometry geometry;
+  std::uint32_t balancer_slot_bytes;
+  std::uint32_t member_slot_bytes;
+  // Identifies the configuration the slots were filled from; a graceful restart
+  // keeps the segment only when this is unchanged.
+  std::uint64_t config_fingerprint;
+  // Bumped each time a new httpd generation re-attaches.
+  std::atomic<std::uint64_t> generation;
+};
+
+class SharedState {
+ public:
+  // Bytes a segment of this geometry needs, or nothing if the sizes overflow.
+  static std::optional<std::size_t> bytes_needed(const SegmentGeometry& g) noexcept;
+
+  // Formats `mem` (zeroed by the caller or not) as a fresh segment.
+  // Fails when `size` is smaller than bytes_needed(g) or `mem` is misaligned.
+  static std::optional<SharedState> create(void* mem, std::size_t size, const SegmentGeometry& g,
+                                           std::uint64_t config_fingerprint) noexcept;
+
+  // Validates an existing segment and returns a view of it. `why` says what did not
+  // match when it fails.
+  static std::optional<SharedState> attach(void* mem, std::size_t size, std::string* why) noexcept;
+
+  SegmentHeader& header() const noexcept { return *static_cast<SegmentHeader*>(base_); }
+  const SegmentGeometry& geometry() const noexcept { return header().geometry; }
+
+  MemberCounters& member(std::uint32_t i) const noexcept {
+    return *reinterpret_cast<MemberCounters*>(member_slot(i));
+  }
+  void* member_host(std::uint32_t i) const noexcept {
+    return member_slot(i) + sizeof(MemberCounters);
+  }
+  BalancerCounters& balancer(std::uint32_t i) const noexcept {
+    return *reinterpret_cast<BalancerCounters*>(balancer_slot(i));
+  }
+  void* balancer_host(std::uint32_t i) const noexcept {
+    return balancer_slot(i) + sizeof(BalancerCounters);
+  }
+
+ private:
+  explicit SharedState(void* base) noexcept : base_(base) {}
+  std::byte* balancer_slot(std::uint32_t i) const noexcept;
+  std::byte* member_slot(std::uint32_t i) const noexcept;
+
+  void* base_;
+};
+
+}  // namespace isb

@@ -1,0 +1,34 @@
+// Member status bits and the predicates that decide what they mean.
+//
+// The values are the ones httpd's mod_proxy keeps in proxy_worker_shared::status,
+// so the httpd layer hands the shared status word to the core unchanged
+// (mod_isbalancer/httpd/worker_table.hpp checks this with static_assert).
+#pragma once
+
+#include <cstdint>
+
+namespace isb {
+
+enum StatusBit : std::uint32_t {
+  kInitialized = 0x0001,   // O: the member's connection pool exists
+  kIgnoreErrors = 0x0002,  // I: errors never put the member into error state
+  kDrain = 0x0004,         // N: takes its own sticky sessions, no new ones
+  kGeneric = 0x0008,       // G
+  kInShutdown = 0x0010,    // U
+  kDisabled = 0x0020,      // D: takes no traffic
+  kStopped = 0x0040,       // S: takes no traffic and is never retried
+  kInError = 0x0080,       // E: failed; retried after its retry interval
+  kHotStandby = 0x0100,    // H: used only when no other member of its lbset is usable
+  kFree = 0x0200,          // F
+  kHcFail = 0x0400,        // C: failed mod_proxy_hcheck's health check
+  kHotSpare = 0x0800,      // R: replaces an unusable member of its lbset one for one
+};
+
+inline constexpr std::uint32_t kNotUsable = kInShutdown | kDisabled | kStopped | kInError | kHcFail;
+
+// A member can take a request: initialised and none of the not-usable bits set.
+constexpr bool is_usable(std::uint32_t status) noexcept {
+  return (status & kNotUsable) == 0 && (status & kInitialized) != 0;
+}
+
+}  // namespace isb

@@ -1,0 +1,57 @@
+// Sticky-session extraction: pure functions over string_view, no allocation.
+//
+// Stock mod_proxy_balancer finds `name=` with strstr anywhere in the URL and the
+// Cookie header. These functions match names only on a boundary:
+//   - a cookie is matched by its whole name (`XJSESSIONID` is not `JSESSIONID`);
+//   - in the path, only a real path parameter `;name=` counts;
+//   - in the query, only a whole argument `?name=` / `&name=` counts.
+// Values longer than kMaxSessionValue, and routes that are empty, longer than
+// kMaxRoute or contain bytes outside printable ASCII, are treated as absent, so a
+// hostile value gets a normal balancing decision.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace isb {
+
+inline constexpr std::size_t kMaxSessionValue = 4096;
+// proxy_worker_shared::route holds 63 characters, so no longer route can match.
+inline constexpr std::size_t kMaxRoute = 63;
+
+struct StickyConfig {
+  std::string_view cookie_name;     // stickysession=COOKIE|path: the part before '|'
+  std::string_view path_name;       // the part after '|', or the same name
+  char separator = '.';             // stickysessionsep; '\0' means the whole value is the route
+  bool semicolon_delimits = false;  // scolonpathdelim
+};
+
+// Value of the first cookie called `name` with a non-empty value, in a Cookie
+// header ("a=1; b=2", and the legacy ',' separator). Surrounding double quotes are
+// removed.
+std::optional<std::string_view> find_cookie(std::string_view header,
+                                            std::string_view name) noexcept;
+
+// Value of `name` given as a path parameter (";name=v") or a query argument
+// ("?name=v", "&name=v") in `url`. `url` may carry a scheme and authority
+// ("balancer://c/app;jsessionid=v"); they are skipped.
+std::optional<std::string_view> find_url_param(std::string_view url, std::string_view name,
+                                               bool semicolon_delimits) noexcept;
+
+// The route part of a session value: what follows the first `separator`, or the
+// whole value when `separator` is '\0'. Nothing when there is no separator, or the
+// route is empty, too long or not printable ASCII.
+std::optional<std::string_view> route_of(std::string_view value, char separator) noexcept;
+
+// Where a route was found.
+struct SessionRoute {
+  std::string_view route;
+  std::string_view sticky_name;  // the name that carried it (path name or cookie name)
+};
+
+// Stock order: the URL first (path name), then the Cookie header (cookie name).
+std::optional<SessionRoute> find_session_route(const StickyConfig& cfg, std::string_view url,
+                                               std::string_view cookie_header) noexcept;
+
+}  // namespace isb

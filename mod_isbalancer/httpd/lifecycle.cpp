@@ -1,0 +1,310 @@
+#include "lifecycle.hpp"
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <ap_mpm.h>
+
+#include "log_ids.hpp"
+#include "process_state.hpp"
+#include "proxy_api.hpp"
+#include "request_path.hpp"
+
+APLOG_USE_MODULE(isbalancer);
+
+namespace isb::httpd {
+
+ProcessState& process_state() noexcept {
+  static ProcessState state;
+  return state;
+}
+
+namespace {
+
+// The segment outlives a configuration generation: it hangs off the process pool,
+// which a graceful restart keeps. It is anonymous shared memory, so it has no
+// file or SysV key that a crashed instance could leave behind.
+constexpr const char* kSegmentKey = "mod_isbalancer:segment";
+
+struct Segment {
+  apr_shm_t* shm;
+  void* base;  // 64-byte aligned start inside the mapping
+  std::size_t size;
+};
+
+// Modules that do what we do. Loading them too would fight over the same hooks
+// and lbmethod names.
+struct Conflict {
+  const char* source;
+  const char* name;
+};
+constexpr Conflict kConflicts[] = {
+    {"mod_proxy_balancer.c", "proxy_balancer"},
+    {"mod_lbmethod_byrequests.c", "lbmethod_byrequests"},
+    {"mod_lbmethod_bybusyness.c", "lbmethod_bybusyness"},
+    {"mod_lbmethod_bytraffic.c", "lbmethod_bytraffic"},
+    {"mod_lbmethod_heartbeat.c", "lbmethod_heartbeat"},
+};
+
+std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) noexcept {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// Fingerprint of a configured member: its whole shared struct as mod_proxy parsed
+// it, less the fields that change at run time or per start.
+std::uint64_t fingerprint(std::uint64_t h, const proxy_worker_shared& in) noexcept {
+  proxy_worker_shared s;
+  std::memcpy(&s, &in, sizeof s);
+  s.updated = 0;
+  s.error_time = 0;
+  s.index = 0;
+  s.context = nullptr;
+  return fnv1a(h, &s, sizeof s);
+}
+
+std::uint64_t fingerprint(std::uint64_t h, const proxy_balancer& b) noexcept {
+  proxy_balancer_shared s;
+  std::memcpy(&s, b.s, sizeof s);
+  s.wupdated = 0;
+  s.index = 0;
+  std::memset(s.sname, 0, sizeof s.sname);
+  h = fnv1a(h, &s, sizeof s);
+  h = fnv1a(h, &b.growth, sizeof b.growth);
+  return fnv1a(h, &b.failontimeout, sizeof b.failontimeout);
+}
+
+// Every balancer and member of every virtual host, each once. Inherited
+// balancers are struct copies that share `s` and the workers array with the main
+// server's, so identity is the pre-share `s` pointer and the worker pointer.
+struct Inventory {
+  struct BalancerEntry {
+    proxy_balancer* first;
+    std::vector<proxy_balancer*> copies;
+    std::uint32_t slot;
+  };
+  std::vector<BalancerEntry> balancers;
+  std::vector<proxy_worker*> workers;
+  std::uint32_t member_capacity = 0;
+  std::uint64_t fingerprint = 0xcbf29ce484222325ULL;
+};
+
+Inventory take_inventory(server_rec* main_server, module* proxy) {
+  Inventory inv;
+  std::unordered_map<const void*, std::size_t> balancer_of;
+  std::unordered_map<const proxy_worker*, bool> seen_worker;
+  for (server_rec* s = main_server; s != nullptr; s = s->next) {
+    auto* conf = static_cast<proxy_server_conf*>(ap_get_module_config(s->module_config, proxy));
+    auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
+    for (int i = 0; i < conf->balancers->nelts; ++i) {
+      proxy_balancer* b = &bs[i];
+      auto it = balancer_of.find(b->s);
+      if (it != balancer_of.end()) {
+        inv.balancers[it->second].copies.push_back(b);
+        continue;
+      }
+      balancer_of.emplace(b->s, inv.balancers.size());
+      inv.balancers.push_back({b, {}, static_cast<std::uint32_t>(inv.balancers.size())});
+      inv.fingerprint = fingerprint(inv.fingerprint, *b);
+      auto** ws = reinterpret_cast<proxy_worker**>(b->workers->elts);
+      for (int j = 0; j < b->workers->nelts; ++j) {
+        if (!seen_worker.emplace(ws[j], true).second) continue;
+        inv.workers.push_back(ws[j]);
+        inv.fingerprint = fingerprint(inv.fingerprint, *ws[j]->s);
+      }
+      inv.member_capacity += static_cast<std::uint32_t>(b->workers->nelts) +
+                             static_cast<std::uint32_t>(b->growth > 0 ? b->growth : 0);
+    }
+  }
+  return inv;
+}
+
+std::optional<Segment> create_segment(std::size_t bytes, server_rec* s) {
+  apr_pool_t* ppool = s->process->pool;
+  apr_shm_t* shm = nullptr;
+  apr_status_t rv = apr_shm_create(&shm, bytes + kSlotAlign, nullptr, ppool);
+  if (rv != APR_SUCCESS) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                 ISB_LOGNO(00004) "cannot create %zu bytes of anonymous shared memory for the "
+                                  "balancers; check the memory limits of the httpd user",
+                 bytes);
+    return std::nullopt;
+  }
+  auto addr = reinterpret_cast<std::uintptr_t>(apr_shm_baseaddr_get(shm));
+  addr = (addr + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
+  return Segment{shm, reinterpret_cast<void*>(addr), bytes};
+}
+
+}  // namespace
+
+int pre_config(apr_pool_t* /*pconf*/, apr_pool_t* plog, apr_pool_t* /*ptemp*/) noexcept {
+  for (const Conflict& c : kConflicts) {
+    if (ap_find_linked_module(c.source) != nullptr) {
+      ap_log_perror(APLOG_MARK, APLOG_EMERG, 0, plog,
+                    ISB_LOGNO(00001) "mod_isbalancer replaces %s, and both are loaded. Disable "
+                                     "one of them: 'a2dismod %s' (or remove its LoadModule "
+                                     "line), or 'a2dismod isbalancer'.",
+                    c.source, c.name);
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+  }
+  ProxyApi& api = proxy_api();
+  std::string missing;
+  if (!resolve_proxy_api(api, missing)) {
+    ap_log_perror(APLOG_MARK, APLOG_EMERG, 0, plog,
+                  ISB_LOGNO(00002) "mod_isbalancer needs mod_proxy 2.4.59 or later; missing: %s. "
+                                   "Enable it with 'a2enmod proxy' (or LoadModule proxy_module).",
+                  missing.c_str());
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  // mod_proxy's hooks can only be registered once mod_proxy is loaded; httpd
+  // sorts all hooks again after pre_config.
+  api.hook_pre_request(&pre_request, nullptr, nullptr, APR_HOOK_FIRST);
+  api.hook_post_request(&post_request, nullptr, nullptr, APR_HOOK_FIRST);
+  api.hook_canon_handler(&canon_handler, nullptr, nullptr, APR_HOOK_FIRST);
+  return OK;
+}
+
+int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
+                server_rec* s) noexcept {
+  // httpd runs post_config twice at start-up; the first is a dry run.
+  if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
+  try {
+    ProxyApi& api = proxy_api();
+    Inventory inv = take_inventory(s, api.proxy_module);
+
+    for (const auto& e : inv.balancers) {
+      if (!is_our_lbmethod(e.first->lbmethod)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ISB_LOGNO(00009) "%s: lbmethod '%s' is not provided by mod_isbalancer; use "
+                                      "one of byrequests, bybusyness, bytraffic",
+                     e.first->s->name, e.first->s->lbpname);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+    }
+
+    SegmentGeometry geometry{static_cast<std::uint32_t>(inv.balancers.size()), inv.member_capacity,
+                             static_cast<std::uint32_t>(sizeof(proxy_balancer_shared)),
+                             static_cast<std::uint32_t>(sizeof(proxy_worker_shared))};
+    auto bytes = SharedState::bytes_needed(geometry);
+    if (!bytes) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                   ISB_LOGNO(00003) "too many balancers or members for one shared segment "
+                                    "(%zu balancers, %u member slots); lower growth= or "
+                                    "BalancerGrowth",
+                   inv.balancers.size(), inv.member_capacity);
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    // Keep the previous generation's segment when the configuration is the same:
+    // counters and runtime edits survive a graceful restart.
+    apr_pool_t* ppool = s->process->pool;
+    void* data = nullptr;
+    apr_pool_userdata_get(&data, kSegmentKey, ppool);
+    auto* old = static_cast<Segment*>(data);
+    std::optional<SharedState> state;
+    if (old != nullptr) {
+      auto kept = SharedState::attach(old->base, old->size, nullptr);
+      if (kept && kept->geometry() == geometry &&
+          kept->header().config_fingerprint == inv.fingerprint) {
+        state = kept;
+        auto gen = state->header().generation.fetch_add(1) + 1;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     ISB_LOGNO(00008) "configuration unchanged: keeping the shared state of "
+                                      "%zu members (generation %llu)",
+                     inv.workers.size(), static_cast<unsigned long long>(gen));
+      } else {
+        // Children of the old generation keep their own mapping until they exit.
+        apr_shm_destroy(old->shm);
+        apr_pool_userdata_set(nullptr, kSegmentKey, apr_pool_cleanup_null, ppool);
+      }
+    }
+    if (!state) {
+      auto seg = create_segment(*bytes, s);
+      if (!seg) return HTTP_INTERNAL_SERVER_ERROR;
+      state = SharedState::create(seg->base, seg->size, geometry, inv.fingerprint);
+      if (!state) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ISB_LOGNO(00005) "cannot format the shared segment (%zu bytes)", *bytes);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      auto* kept = static_cast<Segment*>(apr_palloc(ppool, sizeof(Segment)));
+      *kept = *seg;
+      apr_pool_userdata_set(kept, kSegmentKey, apr_pool_cleanup_null, ppool);
+      ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                   ISB_LOGNO(00007) "shared state: %zu bytes for %zu balancers and %u member "
+                                    "slots",
+                   *bytes, inv.balancers.size(), inv.member_capacity);
+    }
+
+    // Move each balancer's and member's mod_proxy struct into its slot. A slot
+    // that already holds the same member (same name hash) is re-used as it is.
+    std::uint32_t member = 0;
+    std::unordered_map<const proxy_worker*, bool> shared_worker;
+    for (auto& e : inv.balancers) {
+      proxy_balancer* b = e.first;
+      auto* bshm = static_cast<proxy_balancer_shared*>(state->balancer_host(e.slot));
+      apr_status_t rv = api.share_balancer(b, bshm, static_cast<int>(e.slot));
+      if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ISB_LOGNO(00006) "cannot share balancer %s",
+                     b->s->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      for (proxy_balancer* copy : e.copies) {
+        copy->s = b->s;
+        copy->lbmethod = b->lbmethod;
+      }
+      auto** ws = reinterpret_cast<proxy_worker**>(b->workers->elts);
+      for (int j = 0; j < b->workers->nelts; ++j) {
+        if (!shared_worker.emplace(ws[j], true).second) continue;
+        auto* wshm = static_cast<proxy_worker_shared*>(state->member_host(member));
+        rv = api.share_worker(ws[j], wshm, static_cast<int>(member));
+        if (rv != APR_SUCCESS) {
+          ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                       ISB_LOGNO(00006) "cannot share member %s of %s", ws[j]->s->name_ex,
+                       b->s->name);
+          return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ++member;
+      }
+      member += static_cast<std::uint32_t>(b->growth > 0 ? b->growth : 0);
+      // Stock default: as many failover attempts as there are other members.
+      if (!b->s->max_attempts_set && b->workers->nelts > 1) {
+        b->s->max_attempts = b->workers->nelts - 1;
+        b->s->max_attempts_set = 1;
+      }
+    }
+    process_state().shared = state;
+    return OK;
+  } catch (const std::exception& e) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ISB_LOGNO(00017) "post_config: %s", e.what());
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+}
+
+void child_init(apr_pool_t* p, server_rec* s) noexcept {
+  if (!process_state().shared) {
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                 ISB_LOGNO(00018) "no shared segment in this child; balancer:// requests will "
+                                  "get 503");
+    return;
+  }
+  ProxyApi& api = proxy_api();
+  for (server_rec* vs = s; vs != nullptr; vs = vs->next) {
+    auto* conf =
+        static_cast<proxy_server_conf*>(ap_get_module_config(vs->module_config, api.proxy_module));
+    auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
+    for (int i = 0; i < conf->balancers->nelts; ++i) {
+      auto** ws = reinterpret_cast<proxy_worker**>(bs[i].workers->elts);
+      for (int j = 0; j < bs[i].workers->nelts; ++j) api.initialize_worker(ws[j], vs, p);
+    }
+  }
+}
+
+}  // namespace isb::httpd

@@ -1,0 +1,12 @@
+// Start-up and shutdown: conflict checks, mod_proxy lookup, the shared segment.
+#pragma once
+
+#include "httpd_includes.hpp"
+
+namespace isb::httpd {
+
+int pre_config(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp) noexcept;
+int post_config(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s) noexcept;
+void child_init(apr_pool_t* p, server_rec* s) noexcept;
+
+}  // namespace isb::httpd

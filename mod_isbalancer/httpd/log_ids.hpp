@@ -1,0 +1,24 @@
+// Stable message IDs for every line mod_isbalancer writes to the error log.
+// Never reuse a number; add new ones at the end.
+//
+//   ISB00001 emerg   mod_proxy_balancer or a stock lbmethod module is loaded too
+//   ISB00002 emerg   mod_proxy is not loaded, or lacks a function we need
+//   ISB00003 emerg   shared segment: sizes overflow
+//   ISB00004 emerg   shared segment: apr_shm_create failed
+//   ISB00005 emerg   shared segment: could not be formatted
+//   ISB00006 emerg   ap_proxy_share_balancer / ap_proxy_share_worker failed
+//   ISB00007 notice  shared segment created (size, members, balancers)
+//   ISB00008 notice  shared segment kept across a graceful restart
+//   ISB00009 emerg   balancer uses an lbmethod that is not ours
+//   ISB00010 error   nofailover: the session's route is down (503)
+//   ISB00011 error   no usable member in the balancer (503)
+//   ISB00012 error   failonstatus put a member into error
+//   ISB00013 error   failontimeout put a member into error
+//   ISB00014 warn    forcerecovery put every member back into service
+//   ISB00015 error   bad balancer URL in the canon handler (400)
+//   ISB00016 debug   routing decision
+//   ISB00017 error   unexpected exception caught at the httpd boundary
+//   ISB00018 crit    child could not see the shared segment
+#pragma once
+
+#define ISB_LOGNO(n) "ISB" #n ": "

@@ -1,0 +1,35 @@
+// The C-ABI shim: the module record and hook registration. Everything else is in
+// lifecycle.cpp (start-up, shared memory) and request_path.cpp (per request).
+#include "httpd_includes.hpp"
+#include "lifecycle.hpp"
+#include "request_path.hpp"
+
+namespace {
+
+void register_hooks(apr_pool_t* p) noexcept {
+  using namespace isb::httpd;
+  // Providers first: mod_proxy looks them up while it parses ProxySet lbmethod=.
+  register_lbmethods(p);
+  static const char* const after_proxy[] = {"mod_proxy.c", nullptr};
+  ap_hook_pre_config(&pre_config, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_post_config(&post_config, after_proxy, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_child_init(&child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
+  // The proxy_hook_* registrations happen in pre_config, once mod_proxy is loaded.
+}
+
+}  // namespace
+
+extern "C" {
+APLOG_USE_MODULE(isbalancer);
+
+__attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA isbalancer_module = {
+    STANDARD20_MODULE_STUFF,
+    nullptr,  // per-directory config
+    nullptr,  // merge per-directory
+    nullptr,  // per-server config
+    nullptr,  // merge per-server
+    nullptr,  // directives: mod_proxy parses all balancer configuration
+    register_hooks,
+    AP_MODULE_FLAG_NONE,
+};
+}

@@ -1,0 +1,254 @@
+#include "request_path.hpp"
+
+#include <apr_time.h>
+
+#include <array>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "../core/decision.hpp"
+#include "log_ids.hpp"
+#include "process_state.hpp"
+#include "proxy_api.hpp"
+#include "worker_table.hpp"
+
+APLOG_USE_MODULE(isbalancer);
+
+namespace isb::httpd {
+namespace {
+
+constexpr std::string_view kPrefix = BALANCER_PREFIX;  // "balancer://"
+
+// The lbmethod providers mod_proxy looks up for `ProxySet lbmethod=`. `context`
+// carries the core selector; `finder` is the stock entry point for callers that
+// want a pick without the rest of the request path.
+proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept;
+
+std::array<proxy_balancer_method, 3> g_methods = {{
+    {"byrequests", &find_best, nullptr, nullptr, nullptr, nullptr},
+    {"bybusyness", &find_best, nullptr, nullptr, nullptr, nullptr},
+    {"bytraffic", &find_best, nullptr, nullptr, nullptr, nullptr},
+}};
+
+const Selector* selector_of(const proxy_balancer* b) noexcept {
+  if (b->lbmethod != nullptr && b->lbmethod->context != nullptr) {
+    return static_cast<const Selector*>(b->lbmethod->context);
+  }
+  return find_selector("byrequests");
+}
+
+BalancerPolicy policy_of(const proxy_balancer* b) noexcept {
+  const proxy_balancer_shared* s = b->s;
+  BalancerPolicy p;
+  p.sticky.cookie_name = field(s->sticky);
+  p.sticky.path_name = field(s->sticky_path);
+  p.sticky.separator = s->sticky_separator;
+  p.sticky.semicolon_delimits = s->scolonsep != 0;
+  p.nofailover = s->sticky_force != 0;
+  p.forcerecovery = s->forcerecovery != 0;
+  p.selector = selector_of(b);
+  return p;
+}
+
+// The balancer named in "balancer://name/...", compared case-insensitively with
+// the (lower-cased) configured names, without copying the URL.
+proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noexcept {
+  std::string_view host = url.substr(kPrefix.size());
+  host = host.substr(0, host.find('/'));
+  auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
+  for (int i = 0; i < conf->balancers->nelts; ++i) {
+    std::string_view name = field(bs[i].s->name);
+    if (name.size() == kPrefix.size() + host.size() &&
+        strncasecmp(name.data() + kPrefix.size(), host.data(), host.size()) == 0) {
+      return bs[i].s->inactive ? nullptr : &bs[i];
+    }
+  }
+  return nullptr;
+}
+
+apr_status_t release_busy(void* counters) noexcept {
+  static_cast<MemberCounters*>(counters)->busy.fetch_sub(1, std::memory_order_relaxed);
+  return APR_SUCCESS;
+}
+
+// "balancer://name/path" -> "scheme://member/path", canonicalised by the member
+// scheme's own canon handler, as stock's balancer_fixup does.
+int rewrite_url(request_rec* r, const proxy_worker* worker, char** url) noexcept {
+  const char* path = std::strchr(*url + kPrefix.size(), '/');
+  r->filename = apr_pstrcat(r->pool, "proxy:", worker->s->name_ex, path, nullptr);
+  int rc = proxy_api().canon_url(r);
+  if (rc == OK) *url = apr_pstrdup(r->pool, r->filename + 6);
+  return rc;
+}
+
+void mark_in_error(proxy_worker* worker, MemberCounters& counters) noexcept {
+  status_ref(worker->s).fetch_or(PROXY_WORKER_IN_ERROR, std::memory_order_relaxed);
+  worker->s->error_time = apr_time_now();
+  counters.faults.fetch_add(1, std::memory_order_relaxed);
+}
+
+proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept {
+  const auto& shared = process_state().shared;
+  if (!shared || balancer->workers->nelts == 0) return nullptr;
+  WorkerTable table(balancer, *shared);
+  auto* scratch = static_cast<Candidate*>(
+      apr_palloc(r->pool, sizeof(Candidate) * static_cast<std::size_t>(balancer->workers->nelts)));
+  RequestView req{{}, {}, apr_time_now()};
+  Decision d = balance(table, policy_of(balancer), req, {scratch, table.size()});
+  return d.outcome == Outcome::kBalanced ? table.worker(d.member) : nullptr;
+}
+
+}  // namespace
+
+void register_lbmethods(apr_pool_t* p) noexcept {
+  for (auto& m : g_methods) {
+    m.context = const_cast<Selector*>(find_selector(m.name));
+    ap_register_provider(p, PROXY_LBMETHOD, m.name, "0", &m);
+  }
+}
+
+bool is_our_lbmethod(const proxy_balancer_method* method) noexcept {
+  for (const auto& m : g_methods) {
+    if (method == &m) return true;
+  }
+  return false;
+}
+
+int canon_handler(request_rec* r, char* url) noexcept {
+  if (ap_cstr_casecmpn(url, "balancer:", 9) != 0) return DECLINED;
+  url += 9;
+  char* host = nullptr;
+  apr_port_t port = 0;
+  const char* err = proxy_api().canon_netloc(r->pool, &url, nullptr, nullptr, &host, &port);
+  if (err != nullptr) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ISB_LOGNO(00015) "error parsing URL %s: %s", url,
+                  err);
+    return HTTP_BAD_REQUEST;
+  }
+  // The member's own canon handler runs once a member is chosen (rewrite_url),
+  // so the path stays raw here.
+  r->filename = apr_pstrcat(r->pool, "proxy:" BALANCER_PREFIX, host, "/", url, nullptr);
+  return OK;
+}
+
+int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r,
+                proxy_server_conf* conf, char** url) noexcept {
+  try {
+    *worker = nullptr;
+    // A failover attempt comes back with the balancer already set.
+    if (*balancer == nullptr) {
+      if (ap_cstr_casecmpn(*url, BALANCER_PREFIX, kPrefix.size()) != 0) return DECLINED;
+      *balancer = find_balancer(conf, *url);
+      if (*balancer == nullptr) return DECLINED;
+    }
+    proxy_balancer* b = *balancer;
+    const auto& shared = process_state().shared;
+    if (!shared) return HTTP_SERVICE_UNAVAILABLE;
+
+    WorkerTable table(b, *shared);
+    const std::size_t n = table.size();
+    auto* scratch = static_cast<Candidate*>(apr_palloc(r->pool, sizeof(Candidate) * (n ? n : 1)));
+    const BalancerPolicy policy = policy_of(b);
+    const char* cookie = apr_table_get(r->headers_in, "Cookie");
+    RequestView req{*url, cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};
+
+    Decision d = decide(table, policy, req, {scratch, n});
+    if (d.forced_recovery) {
+      ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                    ISB_LOGNO(00014) "%s: every member was in error; forcerecovery put them "
+                                     "back into service",
+                    b->s->name);
+    }
+    if (d.outcome == Outcome::kRouteDown) {
+      ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                    ISB_LOGNO(00010) "%s: every member for route (%.*s) is unusable and "
+                                     "nofailover is On",
+                    b->s->name, static_cast<int>(d.session->route.size()),
+                    d.session->route.data());
+      shared->balancer(static_cast<std::uint32_t>(b->s->index))
+          .unavailable.fetch_add(1, std::memory_order_relaxed);
+      return HTTP_SERVICE_UNAVAILABLE;
+    }
+    // The balancer `timeout`: wait for a member to come back, in 100 steps.
+    if (d.outcome == Outcome::kNoneUsable && b->s->timeout > 0 && n > 0) {
+      const apr_interval_time_t step = b->s->timeout / 100 > 0 ? b->s->timeout / 100 : 1;
+      for (apr_interval_time_t waited = 0; waited < b->s->timeout; waited += step) {
+        apr_sleep(step);
+        req.now = apr_time_now();
+        d = balance(table, policy, req, {scratch, n}, std::move(d));
+        if (d.outcome == Outcome::kBalanced) break;
+      }
+    }
+    if (d.outcome == Outcome::kNoneUsable) {
+      ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                    n ? ISB_LOGNO(00011) "%s: all members are unusable (disabled, stopped or in "
+                                         "error)"
+                      : ISB_LOGNO(00011) "%s: the balancer has no members",
+                    b->s->name);
+      shared->balancer(static_cast<std::uint32_t>(b->s->index))
+          .unavailable.fetch_add(1, std::memory_order_relaxed);
+      return HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    proxy_worker* chosen = table.worker(d.member);
+    *worker = chosen;
+    MemberCounters& counters = table.counters(d.member);
+    counters.busy.fetch_add(1, std::memory_order_relaxed);
+    apr_pool_cleanup_register(r->pool, &counters, &release_busy, apr_pool_cleanup_null);
+
+    apr_table_setn(r->subprocess_env, "BALANCER_NAME", b->s->name);
+    apr_table_setn(r->subprocess_env, "BALANCER_WORKER_NAME", chosen->s->name_ex);
+    apr_table_setn(r->subprocess_env, "BALANCER_WORKER_ROUTE", chosen->s->route);
+    if (d.route_changed) apr_table_setn(r->subprocess_env, "BALANCER_ROUTE_CHANGED", "1");
+    if (d.session) {
+      const char* sticky =
+          apr_pstrmemdup(r->pool, d.session->sticky_name.data(), d.session->sticky_name.size());
+      const char* route = apr_pstrmemdup(r->pool, d.session->route.data(), d.session->route.size());
+      apr_table_setn(r->notes, "session-sticky", sticky);
+      apr_table_setn(r->notes, "session-route", route);
+      apr_table_setn(r->subprocess_env, "BALANCER_SESSION_STICKY", sticky);
+      apr_table_setn(r->subprocess_env, "BALANCER_SESSION_ROUTE", route);
+    }
+    int rc = rewrite_url(r, chosen, url);
+    if (APLOGrdebug(r)) {
+      ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ISB_LOGNO(00016) "%s: %s member %s, url %s",
+                    b->s->name, d.outcome == Outcome::kSticky ? "sticky" : "balanced",
+                    chosen->s->name_ex, *url);
+    }
+    return rc;
+  } catch (const std::exception& e) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ISB_LOGNO(00017) "pre_request: %s", e.what());
+    return HTTP_SERVICE_UNAVAILABLE;
+  }
+}
+
+int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
+                 proxy_server_conf* /*conf*/) noexcept {
+  const auto& shared = process_state().shared;
+  if (worker == nullptr || balancer == nullptr || !shared) return DECLINED;
+  if ((worker->s->status & PROXY_WORKER_IGNORE_ERRORS) != 0) return OK;
+  MemberCounters& counters = shared->member(static_cast<std::uint32_t>(worker->s->index));
+  if (balancer->errstatuses != nullptr) {
+    const int* codes = reinterpret_cast<const int*>(balancer->errstatuses->elts);
+    for (int i = 0; i < balancer->errstatuses->nelts; ++i) {
+      if (r->status != codes[i]) continue;
+      mark_in_error(worker, counters);
+      ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                    ISB_LOGNO(00012) "%s: member %s put into error: status %d is listed in "
+                                     "failonstatus",
+                    balancer->s->name, worker->s->name_ex, codes[i]);
+      return OK;
+    }
+  }
+  if (balancer->failontimeout && apr_table_get(r->notes, "proxy_timedout") != nullptr) {
+    mark_in_error(worker, counters);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  ISB_LOGNO(00013) "%s: member %s put into error: it timed out and "
+                                   "failontimeout is On",
+                  balancer->s->name, worker->s->name_ex);
+  }
+  return OK;
+}
+
+}  // namespace isb::httpd

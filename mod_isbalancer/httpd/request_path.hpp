@@ -1,0 +1,19 @@
+// The per-request hooks for balancer:// URLs, and the lbmethod providers.
+#pragma once
+
+#include "httpd_includes.hpp"
+
+namespace isb::httpd {
+
+int canon_handler(request_rec* r, char* url) noexcept;
+int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r,
+                proxy_server_conf* conf, char** url) noexcept;
+int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
+                 proxy_server_conf* conf) noexcept;
+
+// Registers byrequests, bybusyness and bytraffic in the "proxylbmethod" group.
+void register_lbmethods(apr_pool_t* p) noexcept;
+// Whether `method` is one of ours.
+bool is_our_lbmethod(const proxy_balancer_method* method) noexcept;
+
+}  // namespace isb::httpd

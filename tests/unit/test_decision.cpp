@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+
+#include "fake_table.hpp"
+
+using namespace isb;
+using namespace isb::test;
+
+namespace {
+
+struct Fixture {
+  FakeTable t;
+  BalancerPolicy policy;
+  std::vector<Candidate> scratch;
+  Fixture() {
+    t.add("a").route = "isNode1";
+    t.add("b").route = "isNode2";
+    t.add("c").route = "isNode3";
+    policy.selector = find_selector("byrequests");
+    policy.sticky = {"JSESSIONID", "jsessionid", '.', false};
+    scratch.resize(t.size());
+  }
+  Decision run(std::string_view url, std::string_view cookie = "", std::int64_t now = 0) {
+    return decide(t, policy, RequestView{url, cookie, now}, scratch);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sticky by cookie and by path parameter", "[decision][sticky]") {
+  Fixture f;
+  for (int i = 0; i < 20; ++i) {
+    Decision d = f.run("balancer://c/app", "JSESSIONID=abc.isNode2");
+    CHECK(d.outcome == Outcome::kSticky);
+    CHECK(d.member == 1);
+    CHECK(!d.route_changed);
+  }
+  Decision d = f.run("balancer://c/app;jsessionid=xyz.isNode3?x=1", "JSESSIONID=abc.isNode2");
+  CHECK(d.outcome == Outcome::kSticky);  // the URL wins, as in stock
+  CHECK(d.member == 2);
+  CHECK(d.session->sticky_name == "jsessionid");
+  CHECK(f.t[1].counters.sticky.load() == 20);
+  CHECK(f.t[1].counters.elected.load() == 20);
+}
+
+TEST_CASE("sticky hits are charged to the weights", "[decision][sticky]") {
+  Fixture f;
+  // 3 sticky hits on a, then 3 new sessions: they go to b and c first.
+  for (int i = 0; i < 3; ++i) f.run("balancer://c/", "JSESSIONID=s.isNode1");
+  Names seq;
+  for (int i = 0; i < 3; ++i) seq.push_back(f.t[f.run("balancer://c/").member].name);
+  CHECK(std::count(seq.begin(), seq.end(), "a") == 0);
+}
+
+TEST_CASE("unknown route falls back to balancing and marks the route changed",
+          "[decision][sticky]") {
+  Fixture f;
+  Decision d = f.run("balancer://c/", "JSESSIONID=abc.nosuch");
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(d.route_changed);
+  REQUIRE(d.session);
+  CHECK(d.session->route == "nosuch");
+}
+
+TEST_CASE("failover: a down route is rebalanced unless nofailover", "[decision][nofailover]") {
+  Fixture f;
+  f.t[0].status |= kDisabled;
+  Decision d = f.run("balancer://c/", "JSESSIONID=abc.isNode1");
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(d.member != 0);
+  CHECK(d.route_changed);
+  f.policy.nofailover = true;
+  d = f.run("balancer://c/", "JSESSIONID=abc.isNode1");
+  CHECK(d.outcome == Outcome::kRouteDown);
+  // A route no member has is not "down": it is balanced even with nofailover.
+  d = f.run("balancer://c/", "JSESSIONID=abc.elsewhere");
+  CHECK(d.outcome == Outcome::kBalanced);
+}
+
+TEST_CASE("drain: a draining member keeps its own sticky sessions", "[decision][drain]") {
+  Fixture f;
+  f.t[0].status |= kDrain;
+  for (int i = 0; i < 5; ++i) {
+    Decision d = f.run("balancer://c/", "JSESSIONID=abc.isNode1");
+    CHECK(d.outcome == Outcome::kSticky);
+    CHECK(d.member == 0);
+  }
+  for (int i = 0; i < 6; ++i) CHECK(f.run("balancer://c/").member != 0);
+}
+
+TEST_CASE("redirect: sessions of a disabled member go to its redirect route",
+          "[decision][redirect]") {
+  Fixture f;
+  f.t[0].status |= kDisabled;
+  f.t[0].redirect = "isNode3";
+  Decision d = f.run("balancer://c/", "JSESSIONID=abc.isNode1");
+  CHECK(d.outcome == Outcome::kSticky);
+  CHECK(d.member == 2);
+  CHECK(d.route_changed);
+}
+
+TEST_CASE("stickysessionsep Off: the whole value is the route", "[decision][sticky]") {
+  Fixture f;
+  f.policy.sticky.separator = '\0';
+  CHECK(f.run("balancer://c/", "ROUTEID=x; JSESSIONID=isNode3").member == 2);
+}
+
+TEST_CASE("no sticky configured: cookies are ignored", "[decision][sticky]") {
+  Fixture f;
+  f.policy.sticky = {};
+  Decision d = f.run("balancer://c/", "JSESSIONID=abc.isNode3");
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(!d.route_changed);
+  CHECK(!d.session);
+}
+
+TEST_CASE("hostile sticky values get a normal decision", "[decision][sticky][hostile]") {
+  Fixture f;
+  const std::string huge = "JSESSIONID=" + std::string(5000, 'x') + ".isNode1";
+  CHECK(f.run("balancer://c/", huge).outcome == Outcome::kBalanced);
+  std::string many;
+  for (int i = 0; i < 50; ++i) many += "JSESSIONID=s" + std::to_string(i) + ".isNode2; ";
+  Decision d = f.run("balancer://c/", many);
+  CHECK(d.outcome == Outcome::kSticky);
+  CHECK(d.member == 1);
+  CHECK(f.run("balancer://c/", "JSESSIONID=").outcome == Outcome::kBalanced);
+  CHECK(f.run("balancer://c/", "JSESSIONID=..").outcome == Outcome::kBalanced);
+  CHECK(f.run("balancer://c/", std::string("JSESSIONID=a.isNode1\x01")).outcome ==
+        Outcome::kBalanced);
+  CHECK(f.run("balancer://c/;jsessionid=", "").outcome == Outcome::kBalanced);
+}
+
+TEST_CASE("no members at all", "[decision]") {
+  FakeTable t;
+  BalancerPolicy policy;
+  policy.selector = find_selector("byrequests");
+  std::vector<Candidate> scratch;
+  Decision d = decide(t, policy, RequestView{"balancer://c/", "", 0}, scratch);
+  CHECK(d.outcome == Outcome::kNoneUsable);
+}
