@@ -131,9 +131,10 @@ std::optional<Segment> create_segment(std::size_t bytes, server_rec* s) {
   apr_status_t rv = apr_shm_create(&shm, bytes + kSlotAlign, nullptr, ppool);
   if (rv != APR_SUCCESS) {
     ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                 ISB_LOGNO(00004) "cannot create %zu bytes of anonymous shared memory for the "
+                 ISB_LOGNO(00004) "cannot create %" APR_SIZE_T_FMT
+                                  " bytes of anonymous shared memory for the "
                                   "balancers; check the memory limits of the httpd user",
-                 bytes);
+                 static_cast<apr_size_t>(bytes));
     return std::nullopt;
   }
   auto addr = reinterpret_cast<std::uintptr_t>(apr_shm_baseaddr_get(shm));
@@ -196,9 +197,9 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     if (!bytes) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                    ISB_LOGNO(00003) "too many balancers or members for one shared segment "
-                                    "(%zu balancers, %u member slots); lower growth= or "
+                                    "(%" APR_SIZE_T_FMT " balancers, %u member slots); lower growth= or "
                                     "BalancerGrowth",
-                   inv.balancers.size(), inv.member_capacity);
+                   static_cast<apr_size_t>(inv.balancers.size()), inv.member_capacity);
       return HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -217,8 +218,8 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
         auto gen = state->header().generation.fetch_add(1) + 1;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      ISB_LOGNO(00008) "configuration unchanged: keeping the shared state of "
-                                      "%zu members (generation %llu)",
-                     inv.workers.size(), static_cast<unsigned long long>(gen));
+                                      "%" APR_SIZE_T_FMT " members (generation %llu)",
+                     static_cast<apr_size_t>(inv.workers.size()), static_cast<unsigned long long>(gen));
       } else {
         // Children of the old generation keep their own mapping until they exit.
         apr_shm_destroy(old->shm);
@@ -231,16 +232,20 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
       state = SharedState::create(seg->base, seg->size, geometry, inv.fingerprint);
       if (!state) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     ISB_LOGNO(00005) "cannot format the shared segment (%zu bytes)", *bytes);
+                     ISB_LOGNO(00005) "cannot format the shared segment (%" APR_SIZE_T_FMT
+                                      " bytes)",
+                     static_cast<apr_size_t>(*bytes));
         return HTTP_INTERNAL_SERVER_ERROR;
       }
       auto* kept = static_cast<Segment*>(apr_palloc(ppool, sizeof(Segment)));
       *kept = *seg;
       apr_pool_userdata_set(kept, kSegmentKey, apr_pool_cleanup_null, ppool);
       ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                   ISB_LOGNO(00007) "shared state: %zu bytes for %zu balancers and %u member "
+                   ISB_LOGNO(00007) "shared state: %" APR_SIZE_T_FMT " bytes for %" APR_SIZE_T_FMT
+                                    " balancers and %u member "
                                     "slots",
-                   *bytes, inv.balancers.size(), inv.member_capacity);
+                   static_cast<apr_size_t>(*bytes), static_cast<apr_size_t>(inv.balancers.size()),
+                   inv.member_capacity);
     }
 
     // Move each balancer's and member's mod_proxy struct into its slot. A slot

@@ -1,0 +1,289 @@
+"""Real httpd instances and real backends for the integration tests.
+
+Every server listens on 127.0.0.1 on a free port, runs from a generated config
+in its own temporary ServerRoot, and is stopped by the PID we started. Every
+wait is bounded.
+"""
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("ISB_BUILD_DIR", ROOT / "build"))
+MODULE = Path(os.environ.get("ISB_MODULE", BUILD / "mod_isbalancer.so"))
+HTTPD = os.environ.get("ISB_HTTPD", "/usr/sbin/apache2")
+MODDIR = Path(os.environ.get("ISB_HTTPD_MODULES", "/usr/lib/apache2/modules"))
+PYTHON = "/usr/bin/python3"
+BACKEND = Path(__file__).with_name("backend.py")
+RUN_USER = os.environ.get("ISB_RUN_USER", "www-data")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Backend:
+    """backend.py in its own process, so a test can kill it like a crashed node."""
+
+    def __init__(self, name, route="", tls=None, port=None):
+        self.name, self.route, self.tls = name, route, tls
+        self.port = port or free_port()
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self):
+        cmd = [PYTHON, str(BACKEND), "--port", str(self.port), "--name", self.name,
+               "--route", self.route]
+        if self.tls:
+            cmd += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            raise RuntimeError(f"backend {self.name} failed: {self.proc.stderr.read()}")
+        wait_for(lambda: port_open(self.port), what=f"backend {self.name} port")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+        wait_for(lambda: not port_open(self.port), what=f"backend {self.name} closed")
+
+
+BASE_MODULES = ["authz_core", "authz_host", "headers", "proxy", "proxy_http",
+                "env", "setenvif"]
+
+
+class Httpd:
+    """One httpd instance from a generated config in a temporary ServerRoot."""
+
+    def __init__(self, body, mpm="event", modules=(), tls=False, port=None, load_isb=True,
+                 extra_top=""):
+        self.root = Path(tempfile.mkdtemp(prefix="isb-httpd-"))
+        os.chmod(self.root, 0o755)
+        self.port = port or free_port()
+        self.mpm = mpm
+        self.tls = tls
+        self.body = body
+        self.modules = list(BASE_MODULES) + list(modules) + (["ssl", "socache_shmcb"] if tls else [])
+        self.load_isb = load_isb
+        self.extra_top = extra_top
+        self.error_log = self.root / "error.log"
+        self.access_log = self.root / "access.log"
+        self.pidfile = self.root / "httpd.pid"
+        self.conf = self.root / "httpd.conf"
+        self.write_config()
+
+    @property
+    def base(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def write_config(self, body=None):
+        if body is not None:
+            self.body = body
+        loads = [f"LoadModule mpm_{self.mpm}_module {MODDIR}/mod_mpm_{self.mpm}.so"]
+        # Like Debian's mods-enabled: our module sorts before proxy.
+        if self.load_isb:
+            loads.append(f"LoadModule isbalancer_module {MODULE}")
+        for m in self.modules:
+            loads.append(f"LoadModule {m}_module {MODDIR}/mod_{m}.so")
+        if self.mpm == "prefork":
+            procs = "StartServers 3\nMinSpareServers 3\nMaxSpareServers 6\nMaxRequestWorkers 40\n"
+        else:
+            procs = ("StartServers 2\nMinSpareThreads 8\nMaxSpareThreads 64\nThreadsPerChild 8\n"
+                     "ServerLimit 4\nMaxRequestWorkers 32\nThreadLimit 8\n")
+        self.conf.write_text(f"""
+ServerRoot "{self.root}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{self.port}
+PidFile "{self.pidfile}"
+DefaultRuntimeDir "{self.root}"
+ErrorLog "{self.error_log}"
+LogLevel warn
+User {RUN_USER}
+Group {RUN_USER}
+{chr(10).join(loads)}
+{procs}
+LogFormat "%h %P \\"%r\\" %>s name=%{{BALANCER_NAME}}e worker=%{{BALANCER_WORKER_NAME}}e wroute=%{{BALANCER_WORKER_ROUTE}}e sticky=%{{BALANCER_SESSION_STICKY}}e sroute=%{{BALANCER_SESSION_ROUTE}}e changed=%{{BALANCER_ROUTE_CHANGED}}e" isb
+CustomLog "{self.access_log}" isb
+KeepAliveTimeout 2
+Timeout 10
+{self.extra_top}
+{self.body}
+""")
+
+    def _ctl(self, *args, check=True):
+        return subprocess.run([HTTPD, "-d", str(self.root), "-f", str(self.conf), *args],
+                              capture_output=True, text=True, timeout=60, check=check)
+
+    def start(self):
+        res = self._ctl("-k", "start", check=False)
+        if res.returncode != 0:
+            raise RuntimeError(f"httpd failed to start ({res.returncode}):\n{res.stderr}\n"
+                               f"{self.log_tail()}")
+        wait_for(lambda: self.pidfile.exists() and port_open(self.port), timeout=20,
+                 what="httpd to listen")
+        return self
+
+    def try_start(self):
+        """Start and return (returncode, stderr) without raising."""
+        res = self._ctl("-k", "start", check=False)
+        if res.returncode == 0:
+            wait_for(lambda: self.pidfile.exists(), timeout=20, what="pidfile")
+        return res.returncode, res.stderr
+
+    @property
+    def pid(self):
+        return int(self.pidfile.read_text().strip())
+
+    def child_pids(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.pid)], capture_output=True,
+                             text=True).stdout
+        return [int(x) for x in out.split()]
+
+    def graceful(self, body=None):
+        if body is not None:
+            self.write_config(body)
+        old_gen = self.error_log.read_text().count("resuming normal operations")
+        self._ctl("-k", "graceful")
+        wait_for(lambda: self.error_log.read_text().count("resuming normal operations") > old_gen,
+                 timeout=20, what="graceful restart")
+        wait_for(lambda: port_open(self.port), timeout=10, what="httpd after graceful")
+
+    def stop(self):
+        if not self.pidfile.exists():
+            return
+        pid = self.pid
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        try:
+            wait_for(gone, timeout=20, what="httpd to stop")
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, n=30):
+        if not self.error_log.exists():
+            return "(no error log)"
+        return "\n".join(self.error_log.read_text().splitlines()[-n:])
+
+    def log_problems(self, allowed=()):
+        """[error]/[warn]/[crit]/[alert]/[emerg] lines not matched by `allowed`, plus
+        any sign of a crashed child."""
+        if not self.error_log.exists():
+            return []
+        bad = []
+        for line in self.error_log.read_text().splitlines():
+            crashed = "exit signal" in line or "Segmentation fault" in line
+            if not crashed and not re.search(r"\[[a-z_]+:(warn|error|crit|alert|emerg)\]", line):
+                continue
+            if not crashed and any(re.search(a, line) for a in allowed):
+                continue
+            bad.append(line)
+        return bad
+
+    def access_entries(self, at_least=0):
+        """Access-log lines; waits (bounded) until there are `at_least` of them, since
+        httpd logs a request only after its response has gone out."""
+        def read():
+            return self.access_log.read_text().splitlines() if self.access_log.exists() else []
+        if at_least:
+            wait_for(lambda: len(read()) >= at_least, timeout=5, what="access log lines")
+        return read()
+
+
+class Client:
+    """HTTP(S) client on a fresh connection per request unless keep-alive is asked."""
+
+    def __init__(self, port, tls_ca=None):
+        self.port = port
+        self.ctx = None
+        if tls_ca:
+            self.ctx = ssl.create_default_context(cafile=str(tls_ca))
+
+    def request(self, path="/", method="GET", headers=None, body=None, conn=None):
+        own = conn is None
+        if own:
+            conn = self.connect()
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read().decode(errors="replace")
+            return resp.status, dict(resp.getheaders()), data, resp.getheader("Set-Cookie")
+        finally:
+            if own:
+                conn.close()
+
+    def connect(self):
+        if self.ctx:
+            return http.client.HTTPSConnection("localhost", self.port, context=self.ctx,
+                                               timeout=30)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+
+def field(body, name):
+    for line in body.splitlines():
+        if line.startswith(name + "="):
+            return line.split("=", 1)[1]
+    return None
+
+
+def make_certs(directory):
+    """A local CA and a server certificate for localhost/127.0.0.1 (P-256)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=d, timeout=60)
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=isb test CA")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    for f in ("ca.key", "server.key"):
+        os.chmod(d / f, 0o600)
+    return d / "ca.crt", d / "server.crt", d / "server.key"
