@@ -64,6 +64,11 @@ def certs(tmp_path_factory):
     return make_certs(tmp_path_factory.mktemp("certs"))
 
 
+# What mod_proxy logs when a member refuses connections or was just marked in
+# error by another thread: expected in every test that stops a member.
+MEMBER_DOWN = [r"AH00957", r"AH00959", r"AH01114", r"AH02646", r"AH00940"]
+
+
 def balancer_conf(members, name="c", proxyset="", proxypass="", extra=""):
     """<Proxy balancer://name> with BalancerMember lines, then ProxyPass / to it."""
     lines = [f'<Proxy "balancer://{name}">']

@@ -104,6 +104,7 @@ class Httpd:
         self.access_log = self.root / "access.log"
         self.pidfile = self.root / "httpd.pid"
         self.conf = self.root / "httpd.conf"
+        self.proc = None
         self.write_config()
 
     @property
@@ -149,20 +150,34 @@ Timeout 10
                               capture_output=True, text=True, timeout=60, check=check)
 
     def start(self):
-        res = self._ctl("-k", "start", check=False)
-        if res.returncode != 0:
-            raise RuntimeError(f"httpd failed to start ({res.returncode}):\n{res.stderr}\n"
-                               f"{self.log_tail()}")
-        wait_for(lambda: self.pidfile.exists() and port_open(self.port), timeout=20,
-                 what="httpd to listen")
+        """Start httpd in the foreground as our child, so that we can reap it even
+        after a SIGKILL; wait (bounded) until it listens."""
+        rc, err = self.try_start()
+        if rc != 0:
+            raise RuntimeError(f"httpd failed to start ({rc}):\n{err}\n{self.log_tail()}")
         return self
 
     def try_start(self):
-        """Start and return (returncode, stderr) without raising."""
-        res = self._ctl("-k", "start", check=False)
-        if res.returncode == 0:
-            wait_for(lambda: self.pidfile.exists(), timeout=20, what="pidfile")
-        return res.returncode, res.stderr
+        """Start; return (0, "") once listening, or (exit code, stderr) if it quit."""
+        self.proc = subprocess.Popen(
+            [HTTPD, "-d", str(self.root), "-f", str(self.conf), "-DFOREGROUND"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            # prefork signals its whole process group on stop; keep us out of it.
+            start_new_session=True)
+        try:
+            wait_for(lambda: self.proc.poll() is not None or
+                     (self.pidfile.exists() and port_open(self.port)),
+                     timeout=20, what="httpd to listen")
+        except TimeoutError:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise
+        if self.proc.poll() is not None:
+            err = self.proc.stderr.read()
+            rc = self.proc.returncode
+            self.proc = None
+            return rc or 1, err
+        return 0, ""
 
     @property
     def pid(self):
@@ -183,24 +198,29 @@ Timeout 10
         wait_for(lambda: port_open(self.port), timeout=10, what="httpd after graceful")
 
     def stop(self):
-        if not self.pidfile.exists():
+        if getattr(self, "proc", None) is None:
             return
-        pid = self.pid
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-
-        def gone():
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                os.kill(pid, 0)
-                return False
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+    def kill9(self):
+        """SIGKILL the parent and its children, as a crash would, and reap them."""
+        victims = self.child_pids()
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
-                return True
-        try:
-            wait_for(gone, timeout=20, what="httpd to stop")
-        except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
+                pass
+        self.proc = None
+        wait_for(lambda: not port_open(self.port), timeout=10, what="killed httpd to close")
 
     def cleanup(self):
         self.stop()
