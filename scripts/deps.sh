@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that mod_isbalancer needs to build, test and run
+# its demo. Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+PKGS=(
+  g++ cmake make pkg-config            # build
+  apache2 apache2-dev                  # httpd, apxs, APR/APR-util and mod_proxy headers
+  libssl-dev openssl ca-certificates   # TLS for the demo and the seed test
+  catch2                               # unit tests
+  python3 python3-pytest               # integration tests (Debian's /usr/bin/python3)
+  curl procps clang-format             # demo self-check, process checks, format check
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: run as root or install sudo" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps.sh: all packages present"
+  exit 0
+fi
+echo "deps.sh: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
