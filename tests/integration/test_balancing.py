@@ -24,7 +24,7 @@ def spread(client, n, path="/", threads=8, headers=None):
             collections.Counter(s for s, _ in results))
 
 
-@pytest.mark.parametrize("mpm", MPMS)
+@pytest.mark.parametrize("mpm", MPMS + ["worker"])
 def test_weights_1_2_5_across_children(backends, httpd, mpm):
     a, b, c = backends("a", "b", "c")
     h = httpd(balancer_conf([(a.url, "loadfactor=1"), (b.url, "loadfactor=2"),
@@ -244,3 +244,30 @@ def test_timeout_waits_for_a_member(backends, httpd):
     # The balancer waited until a's retry interval passed instead of failing at once.
     assert status == 200, body
     assert 0.5 < time.monotonic() - t0 < 3.5
+
+
+def test_failontimeout_puts_member_into_error(backends, httpd):
+    a, b = backends("a", "b")
+    h = httpd(balancer_conf([(a.url, "retry=30 timeout=1"), (b.url, "retry=30 timeout=1")],
+                            proxyset="failontimeout=On forcerecovery=Off"))
+    h.allowed = [r"ISB00013", r"AH01102", r"AH00898"]  # mod_proxy_http: read timed out
+    cl = Client(h.port)
+    status, _, _, _ = cl.request("/sleep/2500", headers={"Cookie": "x=1"})
+    assert status in (502, 504)  # mod_proxy_http decides which
+    log = h.error_log.read_text()
+    assert log.count("ISB00013") == 1
+    slow = re.search(r"member (http://127.0.0.1:\d+) put into error", log).group(1)
+    # The member that timed out takes nothing until its retry interval has passed.
+    counts, statuses = spread(cl, 10)
+    assert statuses == {200: 10}
+    assert set(counts) == {"a" if slow == b.url else "b"}
+
+
+def test_redirect_sends_sessions_of_a_disabled_member_to_its_redirect(backends, httpd):
+    a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
+    h = httpd(balancer_conf([(a.url, "route=n1 redirect=n3 status=+D"), (b.url, "route=n2"),
+                             (c.url, "route=n3")], proxyset="stickysession=JSESSIONID"))
+    counts, statuses = spread(Client(h.port), 20, headers={"Cookie": "JSESSIONID=s.n1"})
+    assert statuses == {200: 20} and counts == {"c": 20}
+    entries = h.access_entries(at_least=20)
+    assert all("wroute=n3 sticky=JSESSIONID sroute=n1 changed=1" in l for l in entries)
