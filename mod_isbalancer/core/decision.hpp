@@ -82,8 +82,7 @@ Decision decide(T& t, const BalancerPolicy& policy, const RequestView& req,
       d.outcome = Outcome::kSticky;
       d.member = m;
       d.route_changed = t.route(m) != d.session->route;
-      std::size_t n = collect_usable(t, scratch);
-      charge_sticky(scratch.first(n), t.counters(m));
+      charge_sticky(t, t.counters(m));
       t.counters(m).elected.fetch_add(1, std::memory_order_relaxed);
       t.counters(m).sticky.fetch_add(1, std::memory_order_relaxed);
       return d;

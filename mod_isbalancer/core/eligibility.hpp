@@ -118,14 +118,19 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
   return 0;
 }
 
-// Every usable member, for charging sticky hits. Returns how many.
+// Charges a sticky hit to `chosen` the way stock does for byrequests: every
+// usable member earns its weight and the chosen one pays the total, so sticky
+// traffic counts towards the weighted shares.
 template <MemberTable T>
-std::size_t collect_usable(T& t, std::span<Candidate> out) noexcept {
-  std::size_t count = 0;
+void charge_sticky(T& t, MemberCounters& chosen) noexcept {
+  std::int64_t total = 0;
   for (std::size_t i = 0; i < t.size(); ++i) {
-    if (is_usable(t.status(i))) out[count++] = make_candidate(t, i);
+    if (!is_usable(t.status(i))) continue;
+    const auto w = static_cast<std::int64_t>(t.weight(i));
+    t.counters(i).lbstatus.fetch_add(w, std::memory_order_relaxed);
+    total += w;
   }
-  return count;
+  chosen.lbstatus.fetch_sub(total, std::memory_order_relaxed);
 }
 
 inline constexpr std::size_t kNoMember = static_cast<std::size_t>(-1);

@@ -23,13 +23,4 @@ std::span<const std::string_view> selector_names() noexcept {
   return kNames;
 }
 
-void charge_sticky(std::span<const Candidate> usable, MemberCounters& chosen) noexcept {
-  std::int64_t total = 0;
-  for (const Candidate& c : usable) {
-    c.counters->lbstatus.fetch_add(c.weight, std::memory_order_relaxed);
-    total += c.weight;
-  }
-  chosen.lbstatus.fetch_sub(total, std::memory_order_relaxed);
-}
-
 }  // namespace isb

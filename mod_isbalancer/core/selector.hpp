@@ -40,9 +40,4 @@ const Selector* find_selector(std::string_view name) noexcept;
 // Every selector name, for documentation and error messages.
 std::span<const std::string_view> selector_names() noexcept;
 
-// Charges a sticky hit to `chosen` the way stock does for byrequests: every usable
-// member earns its weight and the chosen one pays the total, so sticky traffic
-// counts towards the weighted shares. `usable` includes `chosen`.
-void charge_sticky(std::span<const Candidate> usable, MemberCounters& chosen) noexcept;
-
 }  // namespace isb

@@ -96,16 +96,4 @@ std::optional<SharedState> SharedState::attach(void* mem, std::size_t size,
   return SharedState(mem);
 }
 
-std::byte* SharedState::balancer_slot(std::uint32_t i) const noexcept {
-  const auto& h = header();
-  return static_cast<std::byte*>(base_) + h.header_bytes + std::size_t{i} * h.balancer_slot_bytes;
-}
-
-std::byte* SharedState::member_slot(std::uint32_t i) const noexcept {
-  const auto& h = header();
-  return static_cast<std::byte*>(base_) + h.header_bytes +
-         std::size_t{h.geometry.balancer_capacity} * h.balancer_slot_bytes +
-         std::size_t{i} * h.member_slot_bytes;
-}
-
 }  // namespace isb

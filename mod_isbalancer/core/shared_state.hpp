@@ -120,8 +120,17 @@ class SharedState {
 
  private:
   explicit SharedState(void* base) noexcept : base_(base) {}
-  std::byte* balancer_slot(std::uint32_t i) const noexcept;
-  std::byte* member_slot(std::uint32_t i) const noexcept;
+  // Inline: these run several times per request.
+  std::byte* balancer_slot(std::uint32_t i) const noexcept {
+    const SegmentHeader& h = header();
+    return static_cast<std::byte*>(base_) + h.header_bytes + std::size_t{i} * h.balancer_slot_bytes;
+  }
+  std::byte* member_slot(std::uint32_t i) const noexcept {
+    const SegmentHeader& h = header();
+    return static_cast<std::byte*>(base_) + h.header_bytes +
+           std::size_t{h.geometry.balancer_capacity} * h.balancer_slot_bytes +
+           std::size_t{i} * h.member_slot_bytes;
+  }
 
   void* base_;
 };

@@ -1,5 +1,8 @@
 #include "sticky.hpp"
 
+#include <array>
+#include <cstring>
+
 namespace isb {
 namespace {
 
@@ -21,12 +24,6 @@ constexpr bool printable_ascii(std::string_view s) noexcept {
   return true;
 }
 
-// Value that starts at `v` and ends at the first of `stops` (or the end).
-std::string_view take_until(std::string_view v, std::string_view stops) noexcept {
-  std::size_t end = v.find_first_of(stops);
-  return end == std::string_view::npos ? v : v.substr(0, end);
-}
-
 std::optional<std::string_view> bounded(std::string_view v) noexcept {
   if (v.empty() || v.size() > kMaxSessionValue) return std::nullopt;
   return v;
@@ -34,17 +31,49 @@ std::optional<std::string_view> bounded(std::string_view v) noexcept {
 
 }  // namespace
 
+namespace {
+
+// Cookie header bytes that end a name or a value; one table lookup per byte.
+enum CookieByte : unsigned char { kCookieOther = 0, kEquals = 1, kPairEnd = 2 };
+
+constexpr std::array<unsigned char, 256> kCookieBytes = [] {
+  std::array<unsigned char, 256> t{};
+  t[static_cast<unsigned char>('=')] = kEquals;
+  t[static_cast<unsigned char>(';')] = kPairEnd;
+  t[static_cast<unsigned char>(',')] = kPairEnd;  // the legacy separator, as stock
+  return t;
+}();
+
+}  // namespace
+
+// One pass over the header, a few instructions per byte: this runs on every
+// request to a sticky balancer. A name is compared only when its length matches.
 std::optional<std::string_view> find_cookie(std::string_view header,
                                             std::string_view name) noexcept {
   if (name.empty()) return std::nullopt;
-  while (!header.empty()) {
-    std::size_t end = header.find_first_of(";,");
-    std::string_view pair = header.substr(0, end);
-    header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
-    std::size_t eq = pair.find('=');
-    if (eq == std::string_view::npos) continue;
-    if (trim(pair.substr(0, eq)) != name) continue;
-    std::string_view value = trim(pair.substr(eq + 1));
+  const char* p = header.data();
+  const char* const end = p + header.size();
+  while (p < end) {
+    while (p < end && (is_ows(*p) || kCookieBytes[static_cast<unsigned char>(*p)] == kPairEnd)) {
+      ++p;
+    }
+    const char* name_begin = p;
+    while (p < end && kCookieBytes[static_cast<unsigned char>(*p)] == kCookieOther) ++p;
+    if (p == end || *p != '=') continue;  // a pair without '=': skip it
+    const char* name_end = p;
+    while (name_end > name_begin && is_ows(name_end[-1])) --name_end;
+    const char* value_begin = ++p;
+    // Values are the long part: let memchr find their end.
+    const void* semi = std::memchr(p, ';', static_cast<std::size_t>(end - p));
+    const char* value_end = semi ? static_cast<const char*>(semi) : end;
+    const void* comma = std::memchr(p, ',', static_cast<std::size_t>(value_end - p));
+    p = comma ? static_cast<const char*>(comma) : value_end;
+    if (static_cast<std::size_t>(name_end - name_begin) != name.size() ||
+        std::memcmp(name_begin, name.data(), name.size()) != 0) {
+      continue;
+    }
+    std::string_view value =
+        trim(std::string_view(value_begin, static_cast<std::size_t>(p - value_begin)));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }
@@ -54,40 +83,69 @@ std::optional<std::string_view> find_cookie(std::string_view header,
   return std::nullopt;
 }
 
+namespace {
+
+// Bytes that matter to the URL scan; every other byte costs one table lookup.
+enum UrlByte : unsigned char { kOther = 0, kSemicolon, kQuestion, kAmpersand, kSlash, kHash };
+
+constexpr std::array<unsigned char, 256> kUrlBytes = [] {
+  std::array<unsigned char, 256> t{};
+  t[static_cast<unsigned char>(';')] = kSemicolon;
+  t[static_cast<unsigned char>('?')] = kQuestion;
+  t[static_cast<unsigned char>('&')] = kAmpersand;
+  t[static_cast<unsigned char>('/')] = kSlash;
+  t[static_cast<unsigned char>('#')] = kHash;
+  return t;
+}();
+
+// If [p, end) starts with "name=", the value after it up to the first byte that
+// ends a value (a path value: '/', '?', '&', '#' and, with scolonpathdelim, ';';
+// a query value: '&', '#' and, with scolonpathdelim, ';').
+std::string_view value_after(const char* p, const char* end, std::string_view name, bool in_query,
+                             bool semicolon_delimits) noexcept {
+  const auto left = static_cast<std::size_t>(end - p);
+  if (left <= name.size() || p[name.size()] != '=' ||
+      std::memcmp(p, name.data(), name.size()) != 0) {
+    return {};
+  }
+  const char* v = p + name.size() + 1;
+  const char* q = v;
+  for (; q < end; ++q) {
+    const unsigned char c = kUrlBytes[static_cast<unsigned char>(*q)];
+    if (c == kOther) continue;
+    if (c == kAmpersand || c == kHash || (c == kSemicolon && semicolon_delimits)) break;
+    if (!in_query && (c == kSlash || c == kQuestion)) break;
+  }
+  return std::string_view(v, static_cast<std::size_t>(q - v));
+}
+
+}  // namespace
+
+// One pass: ';' in the path and '?'/'&' in the query start a candidate.
 std::optional<std::string_view> find_url_param(std::string_view url, std::string_view name,
                                                bool semicolon_delimits) noexcept {
   if (name.empty()) return std::nullopt;
+  const char* p = url.data();
+  const char* const end = p + url.size();
   // Skip "scheme://authority" so a balancer or host name never matches.
-  if (std::size_t scheme = url.find("://"); scheme != std::string_view::npos) {
-    std::size_t path = url.find('/', scheme + 3);
-    url = path == std::string_view::npos ? std::string_view{} : url.substr(path);
-  }
-  url = take_until(url, "#");
-  std::size_t q = url.find('?');
-  std::string_view path = q == std::string_view::npos ? url : url.substr(0, q);
-  std::string_view query = q == std::string_view::npos ? std::string_view{} : url.substr(q + 1);
-
-  // Path parameters: ";name=value" ending at '/', '?', '&' and, with
-  // scolonpathdelim, at the next ';'.
-  const std::string_view path_stops = semicolon_delimits ? "/;?&" : "/?&";
-  for (std::size_t at = path.find(';'); at != std::string_view::npos; at = path.find(';', at + 1)) {
-    std::string_view rest = path.substr(at + 1);
-    if (rest.size() > name.size() && rest.substr(0, name.size()) == name &&
-        rest[name.size()] == '=') {
-      std::string_view v = take_until(rest.substr(name.size() + 1), path_stops);
-      if (!v.empty()) return bounded(v);
+  if (const void* colon = std::memchr(p, ':', url.size())) {
+    const char* c = static_cast<const char*>(colon);
+    if (end - c >= 3 && c[1] == '/' && c[2] == '/') {
+      const void* slash = std::memchr(c + 3, '/', static_cast<std::size_t>(end - c - 3));
+      p = slash ? static_cast<const char*>(slash) : end;
     }
   }
-  // Query arguments: "name=value" as a whole argument.
-  const std::string_view query_stops = semicolon_delimits ? "&;" : "&";
-  while (!query.empty()) {
-    std::size_t end = query.find('&');
-    std::string_view arg = query.substr(0, end);
-    query = end == std::string_view::npos ? std::string_view{} : query.substr(end + 1);
-    if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
-      std::string_view v = take_until(arg.substr(name.size() + 1), query_stops);
-      if (!v.empty()) return bounded(v);
-    }
+  bool in_query = false;
+  for (; p < end; ++p) {
+    const unsigned char c = kUrlBytes[static_cast<unsigned char>(*p)];
+    if (c == kOther || c == kSlash) continue;
+    if (c == kHash) break;
+    if (c == kQuestion && in_query) continue;
+    if (c == kSemicolon && in_query) continue;
+    if (c == kAmpersand && !in_query) continue;
+    if (c == kQuestion) in_query = true;
+    std::string_view v = value_after(p + 1, end, name, in_query, semicolon_delimits);
+    if (!v.empty()) return bounded(v);
   }
   return std::nullopt;
 }

@@ -67,6 +67,16 @@ proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noe
   return nullptr;
 }
 
+// ASCII case-insensitive "starts with balancer://", without a call into httpd.
+bool is_balancer_url(const char* url) noexcept {
+  for (char want : kPrefix) {
+    char c = *url++;
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != want) return false;
+  }
+  return true;
+}
+
 apr_status_t release_busy(void* counters) noexcept {
   static_cast<MemberCounters*>(counters)->busy.fetch_sub(1, std::memory_order_relaxed);
   return APR_SUCCESS;
@@ -138,7 +148,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     *worker = nullptr;
     // A failover attempt comes back with the balancer already set.
     if (*balancer == nullptr) {
-      if (ap_cstr_casecmpn(*url, BALANCER_PREFIX, kPrefix.size()) != 0) return DECLINED;
+      if (!is_balancer_url(*url)) return DECLINED;
       *balancer = find_balancer(conf, *url);
       if (*balancer == nullptr) return DECLINED;
     }
@@ -202,8 +212,9 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     apr_table_setn(r->subprocess_env, "BALANCER_WORKER_ROUTE", chosen->s->route);
     if (d.route_changed) apr_table_setn(r->subprocess_env, "BALANCER_ROUTE_CHANGED", "1");
     if (d.session) {
-      const char* sticky =
-          apr_pstrmemdup(r->pool, d.session->sticky_name.data(), d.session->sticky_name.size());
+      // The name is a view of balancer->s->sticky or ->sticky_path, which mod_proxy
+      // keeps NUL-terminated: no copy needed. The route is a view of the request.
+      const char* sticky = d.session->sticky_name.data();
       const char* route = apr_pstrmemdup(r->pool, d.session->route.data(), d.session->route.size());
       apr_table_setn(r->notes, "session-sticky", sticky);
       apr_table_setn(r->notes, "session-route", route);
