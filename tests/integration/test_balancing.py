@@ -168,6 +168,21 @@ def test_hot_standby_and_lbset_tiers(backends, httpd):
     assert statuses == {200: 40} and set(counts) == {"tier1"}
 
 
+def test_hot_spare_stands_in_for_a_stopped_member(backends, httpd):
+    a, b, r = backends("a", "b", "spare")
+    h = httpd(balancer_conf([(a.url, "retry=30"), (b.url, "retry=30"),
+                             (r.url, "status=+R retry=30")]))
+    h.allowed = MEMBER_DOWN
+    cl = Client(h.port)
+    counts, _ = spread(cl, 40)
+    assert set(counts) == {"a", "b"}
+    b.stop()
+    counts, statuses = spread(cl, 40)
+    # The spare takes b's share, not all of it: a keeps its own.
+    assert statuses == {200: 40} and set(counts) == {"a", "spare"}
+    assert abs(counts["a"] - counts["spare"]) <= 6, counts
+
+
 def test_drain_takes_only_its_own_sessions(backends, httpd):
     a, b = backends(("a", "n1"), ("b", "n2"))
     h = httpd(balancer_conf([(a.url, "route=n1"), (b.url, "route=n2 status=+N")],

@@ -62,3 +62,16 @@ def test_install_and_a2enmod(tmp_path):
                          capture_output=True, text=True, timeout=60, env=env)
     assert res.returncode == 0, res.stderr
     assert "Syntax OK" in res.stderr
+
+
+def test_configure_fails_clearly_without_httpd_headers(tmp_path):
+    # As on a machine without apache2-dev: no apxs.
+    res = run(["cmake", "-S", str(ROOT), "-B", str(tmp_path / "b"), "-DAPXS=/nonexistent/apxs",
+               "-DISB_BUILD_TESTS=OFF"], check=False)
+    assert res.returncode != 0
+    assert "apt-get install apache2-dev" in res.stderr
+
+
+def test_module_exports_only_its_record():
+    lines = run(["nm", "-D", "--defined-only", str(MODULE)]).stdout.splitlines()
+    assert [line.split()[-1] for line in lines] == ["isbalancer_module"]
