@@ -2,16 +2,22 @@
 # The seed's cluster in one command: CA and certificates, two identity nodes with
 # a jvmRoute, and httpd with mod_ssl and mod_isbalancer in front.
 #
-#   scripts/demo.sh [start]   install what is missing, build, start, self-check
+#   scripts/demo.sh [start] [--nodes tomcat|builtin]
+#                             install what is missing, build, start, self-check
 #   scripts/demo.sh status    what runs
 #   scripts/demo.sh stop      stop everything it started, by PID
+#   scripts/demo.sh stop-node N | start-node N
+#                             stop or start identity node N (1 or 2) to watch
+#                             failover and recovery
 #
 # Runs a private httpd from a generated ServerRoot on high ports; the system's
 # apache2 is left alone. Ports: ISB_FRONT_PORT (8443), ISB_NODE1_PORT (9443),
 # ISB_NODE2_PORT (9444). State lives in ISB_DEMO_DIR (/tmp/isbalancer-demo).
 #
-# The nodes in this version are lightweight HTTPS backends that behave like
-# Tomcat with a jvmRoute (they issue JSESSIONID=<id>.isNode1); the script says so.
+# The nodes are two Tomcat 10 instances from Debian's tomcat10, each its own
+# CATALINA_BASE with an HTTPS connector and -DjvmRoute=isNodeN. If Tomcat cannot
+# be installed, or with --nodes builtin, lightweight HTTPS backends that issue
+# JSESSIONID=<id>.isNodeN stand in, and the script says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -21,6 +27,7 @@ NODE1=${ISB_NODE1_PORT:-9443}
 NODE2=${ISB_NODE2_PORT:-9444}
 HTTPD=/usr/sbin/apache2
 MODS=/usr/lib/apache2/modules
+CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
 
 say() { printf 'demo: %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
@@ -60,30 +67,88 @@ fail_with_logs() {
   exit 1
 }
 
+node_port() { [ "$1" = 1 ] && echo "$NODE1" || echo "$NODE2"; }
+
+have_tomcat() { [ -x "$CATALINA_HOME/bin/catalina.sh" ] && command -v java >/dev/null; }
+
+# Node N as its own Tomcat CATALINA_BASE: HTTPS connector, jvmRoute from
+# -DjvmRoute (as the seed sets it), and the demo webapp.
+make_tomcat_base() {
+  local i=$1 base="$DEMO/node$1"
+  mkdir -p "$base"/{conf,lib,logs,webapps/ROOT,work,temp}
+  cp /etc/tomcat10/{catalina.properties,logging.properties,web.xml,context.xml} "$base/conf/"
+  ln -sf /usr/share/java/eclipse-jdt-core.jar "$base/lib/ecj.jar"  # the JSP compiler
+  sed -e "s|@PORT@|$(node_port "$i")|" -e "s|@CERT_DIR@|$DEMO/certs|" \
+    "$REPO/conf/examples/tomcat/server.xml" >"$base/conf/server.xml"
+  cp "$REPO/conf/examples/tomcat/index.jsp" "$base/webapps/ROOT/index.jsp"
+}
+
+start_node() {
+  local i=$1 port nodes
+  port=$(node_port "$i")
+  nodes=$(cat "$DEMO/nodes")
+  pid_alive "$DEMO/node$i.pid" && { say "node $i already runs"; return 0; }
+  port_free "$port" || node_failed "port $port for node $i is taken; choose another with ISB_NODE${i}_PORT"
+  if [ "$nodes" = tomcat ]; then
+    make_tomcat_base "$i"
+    say "starting node $i: Tomcat 10, jvmRoute isNode$i, https://localhost:$port/"
+    setsid env CATALINA_HOME="$CATALINA_HOME" CATALINA_BASE="$DEMO/node$i" \
+      JAVA_OPTS="-DjvmRoute=isNode$i -Xmx256m -Djava.security.egd=file:/dev/./urandom" \
+      "$CATALINA_HOME/bin/catalina.sh" run >"$DEMO/node$i.log" 2>&1 &
+  else
+    say "starting node $i: builtin HTTPS backend standing in for WSO2 IS, route isNode$i"
+    setsid /usr/bin/python3 "$REPO/tests/integration/backend.py" --port "$port" \
+      --name "isNode$i" --route "isNode$i" --cert "$DEMO/certs/server.crt" \
+      --key "$DEMO/certs/server.key" >"$DEMO/node$i.log" 2>&1 &
+  fi
+  echo $! >"$DEMO/node$i.pid"
+  for _ in $(seq 300); do
+    curl -s -o /dev/null --cacert "$DEMO/certs/ca.crt" "https://localhost:$port/" && return 0
+    pid_alive "$DEMO/node$i.pid" || break
+    sleep 0.2
+  done
+  node_failed "node $i did not answer on port $port within 60 s"
+}
+
+# During a full start a failed node stops everything; alone, it stops only itself.
+node_failed() {
+  [ -n "${STARTING:-}" ] && fail_with_logs "$1"
+  say "$1"
+  [ -s "$DEMO/node$i.log" ] && tail -n 15 "$DEMO/node$i.log"
+  stop_node "$i"
+  exit 1
+}
+
+stop_node() {
+  local f="$DEMO/node$1.pid" pid
+  pid_alive "$f" || { say "node $1 is not running"; return 0; }
+  pid=$(cat "$f")
+  kill "$pid"
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  rm -f "$f"
+  say "stopped node $1 (pid $pid)"
+}
+
 start() {
   if pid_alive "$DEMO/httpd.pid"; then die "already running; 'scripts/demo.sh stop' first"; fi
   for p in "$FRONT" "$NODE1" "$NODE2"; do
     port_free "$p" || die "port $p on 127.0.0.1 is taken. Choose others, e.g. ISB_FRONT_PORT=18443 ISB_NODE1_PORT=19443 ISB_NODE2_PORT=19444 scripts/demo.sh"
   done
   bash scripts/deps.sh
+  if [ "$NODES" = tomcat ] && ! have_tomcat; then
+    say "Tomcat 10 is not available: using builtin HTTPS nodes instead (--nodes builtin)"
+    NODES=builtin
+  fi
   bash scripts/build.sh -DCMAKE_BUILD_TYPE=Release >/dev/null
   mkdir -p "$DEMO"
   chmod 755 "$DEMO"
   bash scripts/make-certs.sh "$DEMO/certs"
   : >"$DEMO/error.log"
 
-  say "starting two identity nodes (builtin HTTPS backends standing in for WSO2 IS / Tomcat)"
-  for i in 1 2; do
-    port=$([ $i = 1 ] && echo "$NODE1" || echo "$NODE2")
-    setsid /usr/bin/python3 "$REPO/tests/integration/backend.py" --port "$port" --name "isNode$i" \
-      --route "isNode$i" --cert "$DEMO/certs/server.crt" --key "$DEMO/certs/server.key" \
-      >"$DEMO/node$i.log" 2>&1 &
-    echo $! >"$DEMO/node$i.pid"
-  done
-  for port in "$NODE1" "$NODE2"; do
-    for _ in $(seq 100); do port_free "$port" || break; sleep 0.1; done
-    port_free "$port" && fail_with_logs "node on port $port did not come up within 10 s"
-  done
+  echo "$NODES" >"$DEMO/nodes"
+  STARTING=1
+  for i in 1 2; do start_node "$i"; done
 
   cat >"$DEMO/httpd.conf" <<CONF
 ServerRoot "$DEMO"
@@ -122,22 +187,23 @@ CONF
 
 The cluster runs:
   front (TLS, mod_isbalancer)   https://localhost:$FRONT/
-  node isNode1 (HTTPS)          https://localhost:$NODE1/
-  node isNode2 (HTTPS)          https://localhost:$NODE2/
+  node isNode1 ($NODES, HTTPS)  https://localhost:$NODE1/
+  node isNode2 ($NODES, HTTPS)  https://localhost:$NODE2/
   CA certificate                $DEMO/certs/ca.crt
 
 Try:
-  curl --cacert $DEMO/certs/ca.crt -c /tmp/jar -b /tmp/jar https://localhost:$FRONT/app
+  curl --cacert $DEMO/certs/ca.crt -c /tmp/jar -b /tmp/jar https://localhost:$FRONT/
         (repeat it: same node, the session counter goes up)
-  curl --cacert $DEMO/certs/ca.crt https://localhost:$FRONT/app    (new sessions alternate)
-  kill \$(cat $DEMO/node1.pid)     (failover: everything goes to isNode2)
-  tail $DEMO/access.log             (member and session route of each request)
+  curl --cacert $DEMO/certs/ca.crt https://localhost:$FRONT/    (new sessions alternate)
+  scripts/demo.sh stop-node 1      (failover: everything goes to isNode2)
+  scripts/demo.sh start-node 1     (recovery, within the members' retry=10)
+  tail $DEMO/access.log            (member and session route of each request)
   scripts/demo.sh status | stop
 TXT
 }
 
 self_check() {
-  local ca="$DEMO/certs/ca.crt" url="https://localhost:$FRONT/app" jar="$DEMO/jar"
+  local ca="$DEMO/certs/ca.crt" url="https://localhost:$FRONT/" jar="$DEMO/jar"
   local nodes="" out node
   for _ in 1 2 3 4; do
     out=$(curl -sS --cacert "$ca" "$url") || return 1
@@ -156,9 +222,23 @@ self_check() {
   say "a session stays on its node: $node, counter 1 2 3 4"
 }
 
-case "${1:-start}" in
+NODES=tomcat
+cmd=${1:-start}
+[ $# -gt 0 ] && shift
+if [ "$cmd" = --nodes ]; then set -- --nodes "$@"; cmd=start; fi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodes) NODES=${2:?--nodes needs tomcat or builtin}; shift 2 ;;
+    [12]) NODE_ARG=$1; shift ;;
+    *) die "unknown argument: $1" ;;
+  esac
+done
+case "$NODES" in tomcat|builtin) ;; *) die "--nodes takes tomcat or builtin" ;; esac
+case "$cmd" in
   start) start ;;
   stop) stop_all ;;
   status) status ;;
-  *) die "usage: scripts/demo.sh [start|status|stop]" ;;
+  stop-node) stop_node "${NODE_ARG:?which node: 1 or 2}" ;;
+  start-node) start_node "${NODE_ARG:?which node: 1 or 2}" ;;
+  *) die "usage: scripts/demo.sh [start [--nodes tomcat|builtin]|status|stop|stop-node N|start-node N]" ;;
 esac

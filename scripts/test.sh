@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, builds with warnings as errors,
-# checks formatting, then runs the unit tests (CTest) and the integration tests
-# (pytest against real httpd instances and backends on 127.0.0.1).
+# checks formatting, then runs the unit tests (CTest), the integration tests
+# (pytest against real httpd instances and backends on 127.0.0.1) and the
+# end-to-end test of the demo cluster (real Tomcat nodes, TLS throughout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,5 @@ git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j"$(nproc)")
 
-echo "== integration tests"
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+echo "== integration and end-to-end tests"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/e2e

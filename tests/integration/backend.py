@@ -71,7 +71,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = (
             f"backend={self.server.name}\nroute={self.server.route}\n"
             f"session={session}\ncount={count}\nbody={len(body_in)}\n"
-            f"path={self.path}\n"
+            f"path={self.path}\nlink=/index.jsp;jsessionid={session}\n"
         ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")

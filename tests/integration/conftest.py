@@ -62,22 +62,3 @@ def pytest_runtest_makereport(item, call):
 def certs(tmp_path_factory):
     """(ca.crt, server.crt, server.key) for localhost and 127.0.0.1."""
     return make_certs(tmp_path_factory.mktemp("certs"))
-
-
-# What mod_proxy logs when a member refuses connections or was just marked in
-# error by another thread: expected in every test that stops a member.
-MEMBER_DOWN = [r"AH00957", r"AH00959", r"AH01114", r"AH02646", r"AH00940"]
-
-
-def balancer_conf(members, name="c", proxyset="", proxypass="", extra=""):
-    """<Proxy balancer://name> with BalancerMember lines, then ProxyPass / to it."""
-    lines = [f'<Proxy "balancer://{name}">']
-    for url, params in members:
-        lines.append(f'    BalancerMember "{url}" {params}')
-    if proxyset:
-        lines.append(f"    ProxySet {proxyset}")
-    lines.append("</Proxy>")
-    lines.append(extra)
-    lines.append(f'ProxyPass "/" "balancer://{name}/" {proxypass}')
-    lines.append(f'ProxyPassReverse "/" "balancer://{name}/"')
-    return "\n".join(lines)

@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from conftest import MEMBER_DOWN, balancer_conf
-from harness import Client, field, wait_for
+from harness import MEMBER_DOWN, Client, balancer_conf, field
 
 MPMS = ["event", "prefork"]
 

@@ -3,7 +3,6 @@ modules, a2enmod isbalancer, and a config test of the result."""
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 from harness import BUILD, MODULE, ROOT
 

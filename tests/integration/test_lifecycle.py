@@ -1,13 +1,9 @@
 """Start-up checks, graceful restart, crash recovery."""
-import os
-import signal
 import subprocess
 
 import pytest
 
-from conftest import MEMBER_DOWN, balancer_conf
-from harness import Client, Httpd, field, wait_for
-
+from harness import MEMBER_DOWN, Client, balancer_conf, field
 
 
 @pytest.mark.parametrize("module,name", [

@@ -1,5 +1,4 @@
-from conftest import balancer_conf
-from harness import Client, field
+from harness import Client, balancer_conf, field
 
 
 def test_module_serves_balanced_requests(backends, httpd):
