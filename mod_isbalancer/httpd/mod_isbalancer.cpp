@@ -13,7 +13,9 @@ void register_hooks(apr_pool_t* p) noexcept {
   static const char* const after_proxy[] = {"mod_proxy.c", nullptr};
   ap_hook_pre_config(&pre_config, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_post_config(&post_config, after_proxy, nullptr, APR_HOOK_MIDDLE);
-  ap_hook_child_init(&child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
+  // After mod_proxy's child_init: initialising a member takes mod_proxy's global
+  // mutex, which mod_proxy re-opens in its own child_init.
+  ap_hook_child_init(&child_init, after_proxy, nullptr, APR_HOOK_MIDDLE);
   // The proxy_hook_* registrations happen in pre_config, once mod_proxy is loaded.
 }
 
