@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Client, field, free_port
+from harness import Client, field, free_port, new_sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scripts" / "demo.sh"
@@ -49,13 +49,7 @@ def client(env):
 def test_new_sessions_spread_and_cookie_sessions_stick(demo):
     env, _ = demo
     cl = client(env)
-    sessions = {}
-    for _ in range(20):
-        status, _, body, cookie = cl.request("/")
-        assert status == 200
-        assert cookie.startswith("JSESSIONID=") and cookie.split(";")[0].endswith(
-            "." + field(body, "backend"))
-        sessions[cookie.split(";")[0]] = field(body, "backend")
+    sessions = new_sessions(cl, 20)
     # Equal loadfactors. Earlier sticky requests (the demo's self-check) are charged
     # to the weights, as in stock, so the split need not be exactly even.
     spread = collections.Counter(sessions.values())

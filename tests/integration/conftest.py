@@ -43,8 +43,9 @@ def httpd(request):
     problems = []
     for inst in made:
         inst.stop()
-        problems += inst.log_problems(inst.allowed)
-        if failed:
+        found = inst.log_problems(inst.allowed)
+        problems += found
+        if failed or found:
             print(f"--- error log of {inst.root}:\n{inst.log_tail(60)}")
     for inst in made:
         inst.cleanup()

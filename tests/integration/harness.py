@@ -105,6 +105,7 @@ class Httpd:
         self.pidfile = self.root / "httpd.pid"
         self.conf = self.root / "httpd.conf"
         self.proc = None
+        self.started_at = 0.0
         self.write_config()
 
     @property
@@ -177,6 +178,7 @@ Timeout 10
             rc = self.proc.returncode
             self.proc = None
             return rc or 1, err
+        self.started_at = time.monotonic()
         return 0, ""
 
     @property
@@ -196,11 +198,17 @@ Timeout 10
         wait_for(lambda: self.error_log.read_text().count("resuming normal operations") > old_gen,
                  timeout=20, what="graceful restart")
         wait_for(lambda: port_open(self.port), timeout=10, what="httpd after graceful")
+        self.started_at = time.monotonic()
 
     def stop(self):
         if getattr(self, "proc", None) is None:
             return
         if self.proc.poll() is None:
+            # httpd 2.4.71's event MPM can crash a child that is told to stop
+            # while it is still starting (a NULL listener in apr_os_sock_get at
+            # shutdown; no module code on the stack). Give children a moment
+            # to finish starting so that a crash we see is a real one.
+            time.sleep(max(0.0, self.started_at + 1.0 - time.monotonic()))
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
@@ -290,6 +298,20 @@ def field(body, name):
         if line.startswith(name + "="):
             return line.split("=", 1)[1]
     return None
+
+
+def new_sessions(client, n, path="/", route_field="backend"):
+    """n new sessions: {JSESSIONID=... cookie: node that issued it}. Each cookie's
+    route (after the '.') must be the issuing node's own."""
+    sessions = {}
+    for _ in range(n):
+        status, _, body, cookie = client.request(path)
+        assert status == 200, body
+        session = cookie.split(";")[0]
+        assert session.startswith("JSESSIONID=") and session.endswith(
+            "." + field(body, route_field)), (session, body)
+        sessions[session] = field(body, "backend")
+    return sessions
 
 
 def make_certs(directory):

@@ -2,7 +2,7 @@
 through SSLProxyEngine, sticky on JSESSIONID routes issued by the backends."""
 import collections
 
-from harness import Client, field
+from harness import Client, field, new_sessions
 
 
 def seed_vhost(port, certs, members):
@@ -44,13 +44,7 @@ def test_seed_vhost_tls_front_https_members(backends, httpd, certs):
     h.write_config(seed_vhost(h.port, certs, [(n1.url, "isNode1"), (n2.url, "isNode2")]))
     h.start()
     cl = Client(h.port, tls_ca=ca)  # verifies the front against the CA, never -k
-    sessions = {}
-    for _ in range(8):
-        status, _, body, cookie = cl.request("/carbon/")
-        assert status == 200
-        assert cookie.startswith("JSESSIONID=") and cookie.split(";")[0].endswith(
-            "." + field(body, "route"))
-        sessions[cookie.split(";")[0]] = field(body, "backend")
+    sessions = new_sessions(cl, 8, path="/carbon/", route_field="route")
     assert collections.Counter(sessions.values()) == {"node1": 4, "node2": 4}
     for session, owner in sessions.items():
         for i in range(2, 6):
