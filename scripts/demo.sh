@@ -187,6 +187,7 @@ CONF
 
 The cluster runs:
   front (TLS, mod_isbalancer)   https://localhost:$FRONT/
+  balancer-manager              https://localhost:$FRONT/balancer-manager  (?format=json, ?format=prometheus)
   node isNode1 ($NODES, HTTPS)  https://localhost:$NODE1/
   node isNode2 ($NODES, HTTPS)  https://localhost:$NODE2/
   CA certificate                $DEMO/certs/ca.crt
@@ -220,6 +221,9 @@ self_check() {
     [ "$(sed -n 's/^count=//p' <<<"$out")" = "$want" ] || { say "session counter is not $want"; return 1; }
   done
   say "a session stays on its node: $node, counter 1 2 3 4"
+  out=$(curl -sS --cacert "$ca" "https://localhost:$FRONT/balancer-manager?format=json") || return 1
+  case "$out" in *'"route":"isNode1"'*'"route":"isNode2"'*) say "the balancer-manager lists both members";;
+    *) say "the balancer-manager does not list both members"; return 1;; esac
 }
 
 NODES=tomcat

@@ -19,6 +19,8 @@
 //   ISB00016 debug   routing decision
 //   ISB00017 error   unexpected exception caught at the httpd boundary
 //   ISB00018 crit    child could not see the shared segment
+//   ISB00019 info    balancer-manager: a method other than GET refused (405)
+//   ISB00020 info    balancer-manager: an unsupported parameter refused (400)
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

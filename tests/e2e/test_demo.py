@@ -3,6 +3,7 @@ cluster (CA, two Tomcat 10 nodes with a jvmRoute, TLS front with mod_isbalancer)
 on free ports; a TLS client that verifies the front against the demo CA checks
 spread, stickiness by cookie and by ;jsessionid=, failover and recovery."""
 import collections
+import json
 import os
 import subprocess
 import time
@@ -34,6 +35,7 @@ def demo(request, tmp_path_factory):
         expected = {"tomcat": "Tomcat 10, jvmRoute isNode1", "builtin": "builtin HTTPS backend"}
         assert expected[request.param] in out, out
         assert "a session stays on its node" in out
+        assert "the balancer-manager lists both members" in out
         yield env, run
     finally:
         run("stop", check=False)
@@ -106,3 +108,14 @@ def test_failover_and_recovery(demo):
         seen.add(field(body, "backend"))
         time.sleep(0.5)
     assert "isNode1" in seen
+
+
+def test_manager_answers_over_tls(demo):
+    env, _ = demo
+    status, headers, body, _ = client(env).request("/balancer-manager?format=json")
+    assert status == 200
+    (bal,) = json.loads(body)["balancers"]
+    assert bal["name"] == "balancer://wso2.identity.domain"
+    assert sorted(m["route"] for m in bal["members"]) == ["isNode1", "isNode2"]
+    status, headers, body, _ = client(env).request("/balancer-manager")
+    assert status == 200 and "isNode1" in body and "isNode2" in body
