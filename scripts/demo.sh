@@ -4,15 +4,24 @@
 #
 #   scripts/demo.sh [start] [--nodes tomcat|builtin]
 #                             install what is missing, build, start, self-check
+#   scripts/demo.sh start --system [--nodes ...]
+#                             the real user flow instead of a private httpd:
+#                             install the module, a2enmod isbalancer, install and
+#                             a2ensite the seed's site, restart the system apache2;
+#                             it lists what it changed and how to undo it
+#   scripts/demo.sh undo-system
+#                             revert everything --system changed
 #   scripts/demo.sh status    what runs
 #   scripts/demo.sh stop      stop everything it started, by PID
 #   scripts/demo.sh stop-node N | start-node N
 #                             stop or start identity node N (1 or 2) to watch
 #                             failover and recovery
 #
-# Runs a private httpd from a generated ServerRoot on high ports; the system's
-# apache2 is left alone. Ports: ISB_FRONT_PORT (8443), ISB_NODE1_PORT (9443),
-# ISB_NODE2_PORT (9444). State lives in ISB_DEMO_DIR (/tmp/isbalancer-demo).
+# By default it runs a private httpd from a generated ServerRoot on high ports and
+# leaves the system's apache2 alone. Ports: ISB_FRONT_PORT (8443; 443 with
+# --system), ISB_NODE1_PORT (9443), ISB_NODE2_PORT (9444). State lives in
+# ISB_DEMO_DIR (/tmp/isbalancer-demo). --system works on APACHE_CONFDIR
+# (/etc/apache2) and installs the module into ISB_MODULE_DIR (apxs LIBEXECDIR).
 #
 # The nodes are two Tomcat 10 instances from Debian's tomcat10, each its own
 # CATALINA_BASE with an HTTPS connector and -DjvmRoute=isNodeN. If Tomcat cannot
@@ -22,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 DEMO=${ISB_DEMO_DIR:-/tmp/isbalancer-demo}
-FRONT=${ISB_FRONT_PORT:-8443}
+FRONT=${ISB_FRONT_PORT:-}
 NODE1=${ISB_NODE1_PORT:-9443}
 NODE2=${ISB_NODE2_PORT:-9444}
 HTTPD=/usr/sbin/apache2
@@ -60,10 +69,14 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 fail_with_logs() {
   say "$1"
-  for f in "$DEMO"/error.log "$DEMO"/node1.log "$DEMO"/node2.log; do
+  local logs=("$DEMO"/error.log "$DEMO"/node1.log "$DEMO"/node2.log)
+  [ -n "$SYSTEM" ] && logs+=("$(. "$CONFDIR/envvars" && echo "$APACHE_LOG_DIR")/error.log")
+  for f in "${logs[@]}"; do
     [ -s "$f" ] && { echo "--- last lines of $f"; tail -n 15 "$f"; }
   done
   stop_all
+  # A failed --system start takes back what it changed.
+  if [ -n "$SYSTEM" ] && [ -s "$DEMO/system-changes" ]; then undo_system || true; fi
   exit 1
 }
 
@@ -132,7 +145,13 @@ stop_node() {
 
 start() {
   if pid_alive "$DEMO/httpd.pid"; then die "already running; 'scripts/demo.sh stop' first"; fi
-  for p in "$FRONT" "$NODE1" "$NODE2"; do
+  if [ -n "$SYSTEM" ] && [ -s "$DEMO/system-changes" ]; then
+    die "a --system install is in place ($DEMO/system-changes); 'scripts/demo.sh undo-system' first"
+  fi
+  local ports=("$NODE1" "$NODE2")
+  # With --system the front port may well be the system apache2's own.
+  [ -n "$SYSTEM" ] || ports+=("$FRONT")
+  for p in "${ports[@]}"; do
     port_free "$p" || die "port $p on 127.0.0.1 is taken. Choose others, e.g. ISB_FRONT_PORT=18443 ISB_NODE1_PORT=19443 ISB_NODE2_PORT=19444 scripts/demo.sh"
   done
   bash scripts/deps.sh
@@ -143,13 +162,30 @@ start() {
   bash scripts/build.sh -DCMAKE_BUILD_TYPE=Release >/dev/null
   mkdir -p "$DEMO"
   chmod 755 "$DEMO"
-  bash scripts/make-certs.sh "$DEMO/certs"
+  CERTS=$DEMO/certs
+  CERTS_EXISTED=
+  if [ -n "$SYSTEM" ]; then
+    CERTS=$CONFDIR/isbalancer-certs
+    [ -e "$CERTS" ] && CERTS_EXISTED=1
+    [ -L "$DEMO/certs" ] || rm -rf "$DEMO/certs"
+    ln -sfn "$CERTS" "$DEMO/certs"
+  fi
+  bash scripts/make-certs.sh "$CERTS"
   : >"$DEMO/error.log"
 
   echo "$NODES" >"$DEMO/nodes"
   STARTING=1
   for i in 1 2; do start_node "$i"; done
+  if [ -n "$SYSTEM" ]; then
+    start_system_front
+  else
+    start_private_front
+  fi
+  self_check || fail_with_logs "self-check failed"
+  print_next_steps
+}
 
+start_private_front() {
   cat >"$DEMO/httpd.conf" <<CONF
 ServerRoot "$DEMO"
 ServerName localhost
@@ -178,11 +214,96 @@ Define ISB_NODE2 https://localhost:$NODE2
 Include "$REPO/conf/examples/wso2-is.conf"
 CONF
   "$HTTPD" -d "$DEMO" -f "$DEMO/httpd.conf" -k start || fail_with_logs "httpd did not start"
+  wait_for_front
+}
+
+wait_for_front() {
   for _ in $(seq 100); do
-    curl -s -o /dev/null --cacert "$DEMO/certs/ca.crt" "https://localhost:$FRONT/" && break
+    curl -s -o /dev/null --cacert "$DEMO/certs/ca.crt" "https://localhost:$FRONT/" && return 0
     sleep 0.1
   done
-  self_check || fail_with_logs "self-check failed"
+}
+
+# --system: what a user does by hand, recorded in $DEMO/system-changes so that
+# undo-system can revert exactly that.
+start_system_front() {
+  local changes="$DEMO/system-changes" site=isbalancer-wso2-is m
+  : >"$changes"
+  local moddir=${ISB_MODULE_DIR:-$(apxs -q LIBEXECDIR)}
+  BUILD_DIR=build-system bash scripts/build.sh -DCMAKE_BUILD_TYPE=Release -DISB_BUILD_TESTS=OFF \
+    -DISB_MODULE_DIR="$moddir" -DISB_MODS_AVAILABLE="$CONFDIR/mods-available" >/dev/null
+  cmake --install build-system >/dev/null
+  while read -r f; do echo "file $f" >>"$changes"; say "installed $f"; done <build-system/install_manifest.txt
+  if [ -z "$CERTS_EXISTED" ]; then
+    echo "dir $CONFDIR/isbalancer-certs" >>"$changes"
+    say "made certificates in $CONFDIR/isbalancer-certs"
+  fi
+  # The stock modules go first (the lbmethods depend on proxy_balancer).
+  for m in lbmethod_heartbeat lbmethod_bytraffic lbmethod_bybusyness lbmethod_byrequests proxy_balancer; do
+    if [ -e "$CONFDIR/mods-enabled/$m.load" ]; then
+      a2dismod -q "$m" >/dev/null
+      echo "dismod $m" >>"$changes"
+      say "a2dismod $m"
+    fi
+  done
+  for m in isbalancer ssl; do
+    if [ ! -e "$CONFDIR/mods-enabled/$m.load" ]; then
+      a2enmod -q "$m" >/dev/null
+      echo "enmod $m" >>"$changes"
+      say "a2enmod $m (with its dependencies)"
+    fi
+  done
+  {
+    echo "# Installed by mod_isbalancer's scripts/demo.sh --system; undo: scripts/demo.sh undo-system"
+    [ "$FRONT" = 443 ] || echo "Listen ${ISB_FRONT_LISTEN:-$FRONT}"
+    echo "Define ISB_FRONT_PORT $FRONT"
+    echo "Define ISB_CERT_DIR $CONFDIR/isbalancer-certs"
+    echo "Define ISB_NODE1 https://localhost:$NODE1"
+    echo "Define ISB_NODE2 https://localhost:$NODE2"
+    cat "$REPO/conf/examples/wso2-is.conf"
+  } >"$CONFDIR/sites-available/$site.conf"
+  echo "file $CONFDIR/sites-available/$site.conf" >>"$changes"
+  a2ensite -q "$site" >/dev/null
+  echo "ensite $site" >>"$changes"
+  say "installed and enabled site $CONFDIR/sites-available/$site.conf (a2ensite $site)"
+  restart_system_apache || fail_with_logs "apache2 did not restart; see above"
+  wait_for_front
+}
+
+# The system's apache2: through systemd for the real /etc/apache2, directly (as
+# apache2ctl does without systemd) for any other APACHE_CONFDIR.
+restart_system_apache() {
+  if [ "$CONFDIR" = /etc/apache2 ] && [ -d /run/systemd/system ]; then
+    say "systemctl restart apache2"
+    systemctl restart apache2
+  else
+    say "apache2 -d $CONFDIR -k restart"
+    (. "$CONFDIR/envvars" && mkdir -p "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR" "$APACHE_LOG_DIR" &&
+      "$HTTPD" -d "$CONFDIR" -t && "$HTTPD" -d "$CONFDIR" -k restart)
+  fi
+}
+
+undo_system() {
+  local changes="$DEMO/system-changes" kind what
+  [ -s "$changes" ] || die "nothing to undo: no $changes"
+  for i in 1 2; do stop_node "$i"; done
+  tac "$changes" | while read -r kind what; do
+    case "$kind" in
+      ensite) a2dissite -q "$what" >/dev/null; say "a2dissite $what" ;;
+      enmod) a2dismod -q -f "$what" >/dev/null; say "a2dismod $what" ;;
+      dismod) a2enmod -q "$what" >/dev/null; say "a2enmod $what (was enabled before)" ;;
+      file) rm -f "$what"; say "removed $what" ;;
+      dir) rm -rf "$what"; say "removed $what" ;;
+    esac
+  done
+  rm -f "$changes"
+  restart_system_apache
+}
+
+print_next_steps() {
+  if [ -n "$SYSTEM" ]; then
+    say "changed the system's apache2 in $CONFDIR (listed above); undo all of it with: scripts/demo.sh undo-system"
+  fi
   cat <<TXT
 
 The cluster runs:
@@ -227,22 +348,29 @@ self_check() {
 }
 
 NODES=tomcat
+SYSTEM=
+CONFDIR=${APACHE_CONFDIR:-/etc/apache2}
 cmd=${1:-start}
 [ $# -gt 0 ] && shift
-if [ "$cmd" = --nodes ]; then set -- --nodes "$@"; cmd=start; fi
+case "$cmd" in --nodes|--system) set -- "$cmd" "$@"; cmd=start ;; esac
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) NODES=${2:?--nodes needs tomcat or builtin}; shift 2 ;;
+    --system) SYSTEM=1; shift ;;
     [12]) NODE_ARG=$1; shift ;;
     *) die "unknown argument: $1" ;;
   esac
 done
 case "$NODES" in tomcat|builtin) ;; *) die "--nodes takes tomcat or builtin" ;; esac
+if [ -z "$FRONT" ]; then
+  if [ -n "$SYSTEM" ]; then FRONT=443; else FRONT=8443; fi
+fi
 case "$cmd" in
   start) start ;;
   stop) stop_all ;;
   status) status ;;
   stop-node) stop_node "${NODE_ARG:?which node: 1 or 2}" ;;
   start-node) start_node "${NODE_ARG:?which node: 1 or 2}" ;;
+  undo-system) undo_system ;;
   *) die "usage: scripts/demo.sh [start [--nodes tomcat|builtin]|status|stop|stop-node N|start-node N]" ;;
 esac
