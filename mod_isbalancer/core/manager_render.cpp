@@ -168,57 +168,54 @@ std::string render_html(const ManagerSnapshot& snap) {
   out +=
       "</h1>\n<p>Read-only in this version; machine-readable: <a href=\"?format=json\">JSON</a>, "
       "<a href=\"?format=prometheus\">Prometheus</a>.</p>\n";
+  // One table cell; `text` is already escaped or a number.
+  auto td = [&out](std::string_view text, const char* cls = nullptr) {
+    out += cls ? "<td class=\"" : "<td>";
+    if (cls) {
+      out += cls;
+      out += "\">";
+    }
+    out += text;
+    out += "</td>";
+  };
+  auto num = [](auto v) { return std::to_string(v); };
   for (const BalancerSnapshot& b : snap.balancers) {
     out += "<h2>LoadBalancer Status for ";
     out += escape_html(b.name);
     out +=
         "</h2>\n<table><tr><th>LB Method</th><th>StickySession</th><th>Failover</th>"
-        "<th>Maxattempts</th><th>Timeout</th><th>Unavailable</th></tr>\n<tr><td>";
-    out += escape_html(b.lbmethod);
-    out += "</td><td>";
-    out += b.sticky_cookie.empty() ? "(None)" : escape_html(b.sticky_cookie);
+        "<th>Maxattempts</th><th>Timeout</th><th>Unavailable</th></tr>\n<tr>";
+    std::string sticky = b.sticky_cookie.empty() ? "(None)" : escape_html(b.sticky_cookie);
     if (!b.sticky_path.empty() && b.sticky_path != b.sticky_cookie) {
-      out += " | " + escape_html(b.sticky_path);
+      sticky += " | " + escape_html(b.sticky_path);
     }
-    out += "</td><td>";
-    out += b.nofailover ? "Off" : "On";
-    out += "</td><td>";
-    append_int(out, b.max_attempts);
-    out += "</td><td>";
-    append_int(out, b.timeout_us / 1000000);
-    out += "</td><td>";
-    append_uint(out, b.unavailable);
+    td(escape_html(b.lbmethod));
+    td(sticky);
+    td(b.nofailover ? "Off" : "On");
+    td(num(b.max_attempts));
+    td(num(b.timeout_us / 1000000));
+    td(num(b.unavailable));
     out +=
-        "</td></tr></table>\n<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th>"
+        "</tr></table>\n<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th>"
         "<th>Factor</th><th>Set</th><th>Status</th><th>Busy</th><th>Elected</th><th>Sticky</th>"
         "<th>Faults</th><th>To</th><th>From</th></tr>\n";
     for (const MemberSnapshot& m : b.members) {
-      const bool up = is_usable(m.status);
-      out += "<tr><td>";
-      out += escape_html(m.name);
-      out += "</td><td>";
-      out += escape_html(m.route);
-      out += "</td><td>";
-      out += escape_html(m.redirect);
-      out += "</td><td>";
-      append_loadfactor(out, m.weight);
-      out += "</td><td>";
-      append_int(out, m.lbset);
-      out += up ? "</td><td class=\"ok\">" : "</td><td class=\"down\">";
-      out += escape_html(status_text(m.status));
-      out += "</td><td>";
-      append_int(out, m.busy);
-      out += "</td><td>";
-      append_uint(out, m.elected);
-      out += "</td><td>";
-      append_uint(out, m.sticky);
-      out += "</td><td>";
-      append_uint(out, m.faults);
-      out += "</td><td>";
-      append_uint(out, m.bytes_sent);
-      out += "</td><td>";
-      append_uint(out, m.bytes_received);
-      out += "</td></tr>\n";
+      std::string factor;
+      append_loadfactor(factor, m.weight);
+      out += "<tr>";
+      td(escape_html(m.name));
+      td(escape_html(m.route));
+      td(escape_html(m.redirect));
+      td(factor);
+      td(num(m.lbset));
+      td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down");
+      td(num(m.busy));
+      td(num(m.elected));
+      td(num(m.sticky));
+      td(num(m.faults));
+      td(num(m.bytes_sent));
+      td(num(m.bytes_received));
+      out += "</tr>\n";
     }
     out += "</table>\n";
   }
@@ -226,86 +223,99 @@ std::string render_html(const ManagerSnapshot& snap) {
   return out;
 }
 
-std::string render_json(const ManagerSnapshot& snap) {
-  std::string out = "{\"schema\":\"isbalancer.manager/1\",\"server\":";
-  append_json_string(out, snap.server);
-  out += ",\"time_us\":";
-  append_int(out, snap.now_us);
-  out += ",\"balancers\":[";
-  bool first_b = true;
-  for (const BalancerSnapshot& b : snap.balancers) {
-    if (!first_b) out += ',';
-    first_b = false;
-    out += "{\"name\":";
-    append_json_string(out, b.name);
-    out += ",\"lbmethod\":";
-    append_json_string(out, b.lbmethod);
-    out += ",\"sticky\":{\"cookie\":";
-    append_json_string(out, b.sticky_cookie);
-    out += ",\"path\":";
-    append_json_string(out, b.sticky_path);
-    out += ",\"separator\":";
-    append_json_string(out, b.sticky_separator ? std::string(1, b.sticky_separator) : "");
-    out += "},\"nofailover\":";
-    out += b.nofailover ? "true" : "false";
-    out += ",\"forcerecovery\":";
-    out += b.forcerecovery ? "true" : "false";
-    out += ",\"maxattempts\":";
-    append_int(out, b.max_attempts);
-    out += ",\"timeout_us\":";
-    append_int(out, b.timeout_us);
-    out += ",\"unavailable\":";
-    append_uint(out, b.unavailable);
-    out += ",\"members\":[";
-    bool first_m = true;
-    for (const MemberSnapshot& m : b.members) {
-      if (!first_m) out += ',';
-      first_m = false;
-      out += "{\"name\":";
-      append_json_string(out, m.name);
-      out += ",\"route\":";
-      append_json_string(out, m.route);
-      out += ",\"redirect\":";
-      append_json_string(out, m.redirect);
-      out += ",\"usable\":";
-      out += is_usable(m.status) ? "true" : "false";
-      out += ",\"status\":{";
-      bool first_f = true;
-      for (const Flag& f : kFlags) {
-        if (!first_f) out += ',';
-        first_f = false;
-        out += '"';
-        out += f.json_name;
-        out += "\":";
-        out += (m.status & f.bit) != 0 ? "true" : "false";
-      }
-      out += "},\"loadfactor\":";
-      append_loadfactor(out, m.weight);
-      out += ",\"lbset\":";
-      append_int(out, m.lbset);
-      out += ",\"busy\":";
-      append_int(out, m.busy);
-      out += ",\"elected\":";
-      append_uint(out, m.elected);
-      out += ",\"sticky\":";
-      append_uint(out, m.sticky);
-      out += ",\"faults\":";
-      append_uint(out, m.faults);
-      out += ",\"retries\":";
-      append_int(out, m.retries);
-      out += ",\"bytes_sent\":";
-      append_uint(out, m.bytes_sent);
-      out += ",\"bytes_received\":";
-      append_uint(out, m.bytes_received);
-      out += ",\"error_time_us\":";
-      append_int(out, m.error_time_us);
-      out += ",\"retry_us\":";
-      append_int(out, m.retry_us);
-      out += '}';
-    }
-    out += "]}";
+namespace {
+
+// Writes one JSON object's members, with the commas between them.
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
+  void close() { out_ += '}'; }
+
+  JsonObject& str(const char* key, std::string_view v) {
+    name(key);
+    append_json_string(out_, v);
+    return *this;
   }
-  out += "]}\n";
+  JsonObject& num(const char* key, std::int64_t v) {
+    name(key);
+    append_int(out_, v);
+    return *this;
+  }
+  JsonObject& unum(const char* key, std::uint64_t v) {
+    name(key);
+    append_uint(out_, v);
+    return *this;
+  }
+  JsonObject& boolean(const char* key, bool v) {
+    name(key);
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  // The member's value is written next, by the caller.
+  std::string& name(const char* key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += key;
+    out_ += "\":";
+    return out_;
+  }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+void member_json(std::string& out, const MemberSnapshot& m) {
+  JsonObject o(out);
+  o.str("name", m.name).str("route", m.route).str("redirect", m.redirect);
+  o.boolean("usable", is_usable(m.status));
+  o.name("status");
+  JsonObject flags(out);
+  for (const Flag& f : kFlags) flags.boolean(f.json_name, (m.status & f.bit) != 0);
+  flags.close();
+  append_loadfactor(o.name("loadfactor"), m.weight);
+  o.num("lbset", m.lbset).num("busy", m.busy).unum("elected", m.elected);
+  o.unum("sticky", m.sticky).unum("faults", m.faults).num("retries", m.retries);
+  o.unum("bytes_sent", m.bytes_sent).unum("bytes_received", m.bytes_received);
+  o.num("error_time_us", m.error_time_us).num("retry_us", m.retry_us);
+  o.close();
+}
+
+void balancer_json(std::string& out, const BalancerSnapshot& b) {
+  JsonObject o(out);
+  o.str("name", b.name).str("lbmethod", b.lbmethod);
+  o.name("sticky");
+  JsonObject sticky(out);
+  sticky.str("cookie", b.sticky_cookie).str("path", b.sticky_path);
+  sticky.str("separator", b.sticky_separator ? std::string(1, b.sticky_separator) : "");
+  sticky.close();
+  o.boolean("nofailover", b.nofailover).boolean("forcerecovery", b.forcerecovery);
+  o.num("maxattempts", b.max_attempts).num("timeout_us", b.timeout_us);
+  o.unum("unavailable", b.unavailable);
+  o.name("members") += '[';
+  for (std::size_t i = 0; i < b.members.size(); ++i) {
+    if (i > 0) out += ',';
+    member_json(out, b.members[i]);
+  }
+  out += ']';
+  o.close();
+}
+
+}  // namespace
+
+std::string render_json(const ManagerSnapshot& snap) {
+  std::string out;
+  JsonObject o(out);
+  o.str("schema", "isbalancer.manager/1").str("server", snap.server).num("time_us", snap.now_us);
+  o.name("balancers") += '[';
+  for (std::size_t i = 0; i < snap.balancers.size(); ++i) {
+    if (i > 0) out += ',';
+    balancer_json(out, snap.balancers[i]);
+  }
+  out += ']';
+  o.close();
+  out += '\n';
   return out;
 }
 
