@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, builds with warnings as errors,
-# checks formatting, then runs the unit tests (CTest), the integration tests
+# checks formatting, then runs the unit tests (CTest), the same under ASan+UBSan
+# and TSan, every libFuzzer target for ISB_FUZZ_SECONDS (60), the integration tests
 # (pytest against real httpd instances and backends on 127.0.0.1) and the
 # end-to-end test of the demo cluster (real Tomcat nodes, TLS throughout).
 set -euo pipefail
@@ -14,6 +15,9 @@ git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j"$(nproc)")
+
+bash scripts/sanitize.sh
+bash scripts/fuzz.sh "${ISB_FUZZ_SECONDS:-60}"
 
 echo "== integration and end-to-end tests"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/e2e

@@ -1,0 +1,59 @@
+// libFuzzer target: everything that parses a client's sticky-session input.
+//
+// The input is split into a configuration (the first bytes choose the separator
+// and the scolonpathdelim flag), a URL and a Cookie header, so one corpus entry
+// exercises find_url_param, find_cookie, route_of and find_session_route. The
+// checks are the parsers' contracts: results lie inside the input, are bounded,
+// and routes are printable ASCII.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "sticky.hpp"
+
+namespace {
+
+void require(bool ok) {
+  if (!ok) std::abort();
+}
+
+bool inside(std::string_view part, std::string_view whole) {
+  return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  const char separator = static_cast<char>(data[0]);
+  const bool semicolon = (data[1] & 1) != 0;
+  std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
+  // URL and Cookie header are separated by the first '\n'.
+  std::size_t nl = rest.find('\n');
+  std::string_view url = rest.substr(0, nl);
+  std::string_view cookie = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+
+  for (std::string_view name : {std::string_view("JSESSIONID"), std::string_view("jsessionid"),
+                                std::string_view("j"), std::string_view("")}) {
+    if (auto v = isb::find_cookie(cookie, name)) {
+      require(!name.empty() && inside(*v, cookie) && !v->empty() &&
+              v->size() <= isb::kMaxSessionValue);
+    }
+    if (auto v = isb::find_url_param(url, name, semicolon)) {
+      require(!name.empty() && inside(*v, url) && !v->empty() &&
+              v->size() <= isb::kMaxSessionValue);
+    }
+  }
+  if (auto r = isb::route_of(rest, separator)) {
+    require(inside(*r, rest) && !r->empty() && r->size() <= isb::kMaxRoute);
+    for (char c : *r) require(c > 0x20 && c < 0x7f);
+  }
+  isb::StickyConfig cfg{"JSESSIONID", "jsessionid", separator, semicolon};
+  if (auto s = isb::find_session_route(cfg, url, cookie)) {
+    require(inside(s->route, url) || inside(s->route, cookie));
+    require(s->sticky_name == "JSESSIONID" || s->sticky_name == "jsessionid");
+    require(!s->route.empty() && s->route.size() <= isb::kMaxRoute);
+  }
+  return 0;
+}

@@ -1,0 +1,56 @@
+// Many threads deciding at once on the same members: the test the TSan build
+// exists for (scripts/sanitize.sh). Every shared update is atomic, so the credit
+// sum is conserved exactly and no count is lost.
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "fake_table.hpp"
+
+using namespace isb;
+using namespace isb::test;
+
+TEST_CASE("concurrent picks and sticky hits keep exact totals", "[concurrency]") {
+  FakeTable t;
+  t.add("a", 100).route = "n1";
+  t.add("b", 200).route = "n2";
+  t.add("c", 500).route = "n3";
+  BalancerPolicy policy;
+  policy.selector = find_selector("byrequests");
+  policy.sticky = {"JSESSIONID", "jsessionid", '.', false};
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 8000;
+  std::vector<std::thread> threads;
+  for (int id = 0; id < kThreads; ++id) {
+    threads.emplace_back([&t, &policy, id] {
+      std::vector<Candidate> scratch(t.size());
+      for (int i = 0; i < kRounds; ++i) {
+        // One request in eight carries a session for member b.
+        const bool sticky = (i + id) % 8 == 0;
+        RequestView req{"balancer://c/app", sticky ? "JSESSIONID=x.n2" : "", 0};
+        Decision d = decide(t, policy, req, scratch);
+        MemberCounters& c = t.counters(d.member);
+        c.busy.fetch_add(1);
+        c.busy.fetch_sub(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  std::int64_t credit = 0;
+  std::uint64_t elected = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    credit += t[i].counters.lbstatus.load();
+    elected += t[i].counters.elected.load();
+    CHECK(t[i].counters.busy.load() == 0);
+  }
+  CHECK(credit == 0);
+  CHECK(elected == std::uint64_t{kThreads} * kRounds);
+  CHECK(t[1].counters.sticky.load() == std::uint64_t{kThreads} * kRounds / 8);
+  // Sticky hits are charged to the weights, so overall shares still follow 1:2:5.
+  const double total = static_cast<double>(elected);
+  CHECK(std::abs(static_cast<double>(t[0].counters.elected.load()) / total - 1.0 / 8) < 0.01);
+  CHECK(std::abs(static_cast<double>(t[1].counters.elected.load()) / total - 2.0 / 8) < 0.01);
+  CHECK(std::abs(static_cast<double>(t[2].counters.elected.load()) / total - 5.0 / 8) < 0.01);
+}
