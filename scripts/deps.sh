@@ -9,6 +9,7 @@ PKGS=(
   libssl-dev openssl ca-certificates   # TLS for the demo and the seed test
   catch2                               # unit tests
   clang-14 libclang-rt-14-dev          # sanitizer builds and libFuzzer targets
+  valgrind                             # bench/instructions.py (callgrind)
   python3 python3-pytest               # integration tests (Debian's /usr/bin/python3)
   python3-prometheus-client            # parses the manager's Prometheus output in tests
   curl procps clang-format             # demo self-check, process checks, format check
