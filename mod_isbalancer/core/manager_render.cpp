@@ -266,6 +266,17 @@ class JsonObject {
   bool first_ = true;
 };
 
+// "[item,item,...]", each item written by `write(out, item)`.
+template <class T, class Write>
+void append_array(std::string& out, const std::vector<T>& items, Write write) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    write(out, items[i]);
+  }
+  out += ']';
+}
+
 void member_json(std::string& out, const MemberSnapshot& m) {
   JsonObject o(out);
   o.str("name", m.name).str("route", m.route).str("redirect", m.redirect);
@@ -293,12 +304,7 @@ void balancer_json(std::string& out, const BalancerSnapshot& b) {
   o.boolean("nofailover", b.nofailover).boolean("forcerecovery", b.forcerecovery);
   o.num("maxattempts", b.max_attempts).num("timeout_us", b.timeout_us);
   o.unum("unavailable", b.unavailable);
-  o.name("members") += '[';
-  for (std::size_t i = 0; i < b.members.size(); ++i) {
-    if (i > 0) out += ',';
-    member_json(out, b.members[i]);
-  }
-  out += ']';
+  append_array(o.name("members"), b.members, member_json);
   o.close();
 }
 
@@ -308,12 +314,7 @@ std::string render_json(const ManagerSnapshot& snap) {
   std::string out;
   JsonObject o(out);
   o.str("schema", "isbalancer.manager/1").str("server", snap.server).num("time_us", snap.now_us);
-  o.name("balancers") += '[';
-  for (std::size_t i = 0; i < snap.balancers.size(); ++i) {
-    if (i > 0) out += ',';
-    balancer_json(out, snap.balancers[i]);
-  }
-  out += ']';
+  append_array(o.name("balancers"), snap.balancers, balancer_json);
   o.close();
   out += '\n';
   return out;
