@@ -33,7 +33,7 @@ namespace isb {
 
 inline constexpr std::size_t kSlotAlign = 64;
 inline constexpr std::uint64_t kSegmentMagic = 0x3130'4D48'5342'5349ULL;  // "ISBSHM01"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 
 // Per-member runtime counters shared by every child.
 struct alignas(kSlotAlign) MemberCounters {
@@ -47,21 +47,71 @@ struct alignas(kSlotAlign) MemberCounters {
   std::atomic<std::uint64_t> sticky{0};
   // Times this module put the member into error (failonstatus, failontimeout).
   std::atomic<std::uint64_t> faults{0};
-  // Room for what comes next without a layout change: latency EWMA, live
-  // sessions, slow-start and outlier-ejection timestamps. Zero until used.
-  std::atomic<std::uint64_t> reserved[11]{};
+  // Whether the slot holds a member: see slot_word() below.
+  std::atomic<std::uint64_t> slot{0};
+  // Time from the pick to the end of the proxied exchange, in µs: an
+  // exponentially weighted moving average (weight 1/8), and sum and count.
+  std::atomic<std::int64_t> latency_ewma_us{0};
+  std::atomic<std::uint64_t> latency_sum_us{0};
+  std::atomic<std::uint64_t> latency_count{0};
+  // Room for what comes next without a layout change: live sessions, slow-start
+  // and outlier-ejection timestamps. Zero until used.
+  std::atomic<std::uint64_t> reserved[7]{};
 };
+
+// A member slot's life: free (never used, or a removed member's slot given back),
+// claimed (an add is filling it), active (a member of its balancer), removed.
+// The incarnation counts how often the slot was (re)filled, so a process can tell
+// a new member in an old slot from the one it knew.
+enum class SlotState : std::uint64_t { kFree = 0, kClaimed = 1, kActive = 2, kRemoved = 3 };
+
+constexpr std::uint64_t slot_word(SlotState state, std::uint64_t incarnation) noexcept {
+  return incarnation << 2 | static_cast<std::uint64_t>(state);
+}
+constexpr SlotState slot_state(std::uint64_t word) noexcept {
+  return static_cast<SlotState>(word & 3);
+}
+constexpr std::uint64_t slot_incarnation(std::uint64_t word) noexcept {
+  return word >> 2;
+}
 
 // Per-balancer runtime counters shared by every child.
 struct alignas(kSlotAlign) BalancerCounters {
   // Requests that found no usable member and got 503.
   std::atomic<std::uint64_t> unavailable{0};
-  std::atomic<std::uint64_t> reserved[7]{};
+  // Bumped after every change to the set of members (add, remove); each process
+  // rebuilds its member list when it sees a new value.
+  std::atomic<std::uint64_t> members_version{0};
+  // The balancer's selector, as an index into selector_names() plus one; 0 means
+  // "as configured". Written by balancer-manager edits, read per request.
+  std::atomic<std::uint32_t> selector{0};
+  // The PID of the process applying an edit to this balancer, or 0.
+  std::atomic<std::int32_t> edit_owner{0};
+  // Edits applied since the segment was created.
+  std::atomic<std::uint64_t> edits{0};
+  // This balancer's member slots: [first_member, first_member + member_slots).
+  // Written once by the parent before any child exists.
+  std::uint32_t first_member = 0;
+  std::uint32_t member_slots = 0;
+  std::atomic<std::uint64_t> reserved[3]{};
 };
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(sizeof(MemberCounters) == 2 * kSlotAlign);
+
+// Folds one latency sample into the member's figures.
+inline void record_latency(MemberCounters& c, std::int64_t sample_us) noexcept {
+  if (sample_us < 0) sample_us = 0;
+  std::int64_t old = c.latency_ewma_us.load(std::memory_order_relaxed);
+  std::int64_t next = 0;
+  do {
+    next = old == 0 ? sample_us : old + (sample_us - old) / 8;
+    if (next == 0) next = 1;  // 0 means "no sample yet"
+  } while (!c.latency_ewma_us.compare_exchange_weak(old, next, std::memory_order_relaxed));
+  c.latency_sum_us.fetch_add(static_cast<std::uint64_t>(sample_us), std::memory_order_relaxed);
+  c.latency_count.fetch_add(1, std::memory_order_relaxed);
+}
 static_assert(sizeof(BalancerCounters) == kSlotAlign);
 
 struct SegmentGeometry {
