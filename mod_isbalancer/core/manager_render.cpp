@@ -237,6 +237,11 @@ std::string format_time_us(std::int64_t us) {
   return buf;
 }
 
+// A configuration value in a "differs" note: escaped, and visible when empty.
+std::string shown(std::string_view value) {
+  return value.empty() ? std::string("(none)") : escape_html(value);
+}
+
 std::string latency_ms(std::int64_t ewma_us) {
   if (ewma_us <= 0) return "-";
   char buf[32];
@@ -338,8 +343,7 @@ std::string render_html(const ManagerSnapshot& snap) {
       for (const FieldChange& c : b.differs) {
         out += first ? "" : "; ";
         first = false;
-        out +=
-            escape_html(c.field) + " " + escape_html(c.before) + " &rarr; " + escape_html(c.after);
+        out += escape_html(c.field) + " " + shown(c.before) + " &rarr; " + shown(c.after);
       }
       for (const std::string& r : b.removed) {
         out += first ? "" : "; ";
@@ -383,8 +387,7 @@ std::string render_html(const ManagerSnapshot& snap) {
       } else {
         for (const FieldChange& c : m.differs) {
           if (!config.empty()) config += "; ";
-          config += escape_html(c.field) + ": " + escape_html(c.before) + " &rarr; " +
-                    escape_html(c.after);
+          config += escape_html(c.field) + ": " + shown(c.before) + " &rarr; " + shown(c.after);
         }
       }
       td(config, m.added || !m.differs.empty() ? "diff" : nullptr);

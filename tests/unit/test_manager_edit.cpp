@@ -227,7 +227,7 @@ TEST_CASE("the page has a form per member and escapes what it echoes", "[manager
   MemberSnapshot m;
   m.name = "http://a:1";
   m.settings.route = "r\"><img>";
-  m.differs = {{"loadfactor", "1", "2"}};
+  m.differs = {{"loadfactor", "1", "2"}, {"route", "", "x"}};
   b.members.push_back(m);
   s.balancers.push_back(b);
   s.notice = "Applied: <b>";
@@ -241,6 +241,7 @@ TEST_CASE("the page has a form per member and escapes what it echoes", "[manager
   CHECK(html.find("name=\"b_nwrkr\"") != std::string::npos);
   CHECK(html.find("name=\"w_remove\"") != std::string::npos);
   CHECK(html.find("loadfactor: 1 &rarr; 2") != std::string::npos);
+  CHECK(html.find("route: (none) &rarr; x") != std::string::npos);
   CHECK(html.find("Applied: &lt;b&gt;") != std::string::npos);
   std::string xml = render_xml(s);
   CHECK(xml.find("<httpd:nonce>n&quot;&lt;1&gt;</httpd:nonce>") != std::string::npos);
