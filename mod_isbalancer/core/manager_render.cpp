@@ -237,6 +237,24 @@ std::string format_time_us(std::int64_t us) {
   return buf;
 }
 
+// Percent-encodes a query component.
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
 // A configuration value in a "differs" note: escaped, and visible when empty.
 std::string shown(std::string_view value) {
   return value.empty() ? std::string("(none)") : escape_html(value);
@@ -317,8 +335,15 @@ std::string render_html(const ManagerSnapshot& snap) {
     const std::string bname = short_name(b.name);
     out += "<section data-bal=\"";
     out += escape_html(b.name);
-    out += "\">\n<h2>LoadBalancer Status for ";
+    // Stock's page links each balancer and member as ?b=...&w=...&nonce=...;
+    // operator scripts (and httpd's own tests) read the nonce from these links.
+    const std::string link = action + "?b=" + escape_html(url_encode(bname)) +
+                             "&amp;nonce=" + escape_html(url_encode(b.nonce));
+    out += "\">\n<h2>LoadBalancer Status for <a href=\"";
+    out += link;
+    out += "\">";
     out += escape_html(b.name);
+    out += "</a>";
     out +=
         "</h2>\n<table><tr><th>LB Method</th><th>StickySession</th><th>Failover</th>"
         "<th>Maxattempts</th><th>Timeout</th><th>Unavailable</th><th>Edits</th>"
@@ -363,7 +388,9 @@ std::string render_html(const ManagerSnapshot& snap) {
       out += "\" data-m=\"";
       out += escape_html(m.name);
       out += "\">";
-      td(escape_html(m.name));
+      td("<a href=\"" + action + "?b=" + escape_html(url_encode(bname)) +
+         "&amp;w=" + escape_html(url_encode(m.name)) +
+         "&amp;nonce=" + escape_html(url_encode(b.nonce)) + "\">" + escape_html(m.name) + "</a>");
       td(escape_html(m.route), nullptr, "route");
       td(escape_html(m.redirect), nullptr, "redirect");
       std::string factor;
@@ -606,7 +633,7 @@ void change_json(std::string& out, const FieldChange& c) {
   o.close();
 }
 
-void member_json(std::string& out, const MemberSnapshot& m) {
+void member_json(std::string& out, const MemberSnapshot& m, bool with_health_checks) {
   JsonObject o(out);
   o.str("name", m.name).str("route", m.route).str("redirect", m.redirect);
   o.boolean("usable", is_usable(m.status));
@@ -633,10 +660,18 @@ void member_json(std::string& out, const MemberSnapshot& m) {
   lat.close();
   o.boolean("added", m.added);
   append_array(o.name("differs"), m.differs, change_json);
+  if (with_health_checks) {
+    o.name("health_check");
+    JsonObject hc(out);
+    hc.str("method", m.settings.hc_method).num("interval_ms", m.settings.hc_interval_ms);
+    hc.num("passes", m.settings.hc_passes).num("fails", m.settings.hc_fails);
+    hc.str("uri", m.settings.hc_uri).str("expr", m.settings.hc_expr);
+    hc.close();
+  }
   o.close();
 }
 
-void balancer_json(std::string& out, const BalancerSnapshot& b) {
+void balancer_json(std::string& out, const BalancerSnapshot& b, bool with_health_checks) {
   JsonObject o(out);
   o.str("name", b.name).str("lbmethod", b.lbmethod);
   o.name("sticky");
@@ -652,7 +687,9 @@ void balancer_json(std::string& out, const BalancerSnapshot& b) {
   append_array(o.name("differs"), b.differs, change_json);
   append_array(o.name("removed"), b.removed,
                [](std::string& to, const std::string& name) { append_json_string(to, name); });
-  append_array(o.name("members"), b.members, member_json);
+  append_array(o.name("members"), b.members, [&](std::string& to, const MemberSnapshot& m) {
+    member_json(to, m, with_health_checks);
+  });
   o.close();
 }
 
@@ -662,7 +699,10 @@ std::string render_json(const ManagerSnapshot& snap) {
   std::string out;
   JsonObject o(out);
   o.str("schema", "isbalancer.manager/1").str("server", snap.server).num("time_us", snap.now_us);
-  append_array(o.name("balancers"), snap.balancers, balancer_json);
+  append_array(o.name("balancers"), snap.balancers,
+               [&](std::string& to, const BalancerSnapshot& b) {
+                 balancer_json(to, b, snap.health_checks);
+               });
   o.close();
   out += '\n';
   return out;

@@ -342,3 +342,68 @@ def test_a_member_down_after_edits_is_still_reported(backends, httpd):
     a.stop()
     assert set(spread(h, 10)) == {"b"}
     assert not mgr.member(a.url)["usable"] and mgr.member(a.url)["loadfactor"] == 2
+
+
+def nonce_from_links(page, balancer):
+    """What httpd's own test of the stock page does: the nonce from the
+    ?b=<balancer>&amp;...nonce=... links of the HTML page."""
+    for chunk in page.split("?b=")[1:]:
+        if not chunk.startswith(balancer):
+            continue
+        for var in chunk.split("&amp;"):
+            if var.startswith("nonce="):
+                return var[len("nonce="):].split('"')[0]
+    return None
+
+
+def test_the_stock_script_flow_of_httpds_own_test(backends, httpd):
+    """The steps of httpd-tests' t/modules/proxy_balancer.t against a member-less
+    balancer with growth: read the nonce from the page's links, add a member,
+    enable it, and the balancer serves."""
+    (a,) = backends(("a", "n1"))
+    h = httpd("""
+<Proxy "balancer://dynproxy">
+    ProxySet growth=10
+</Proxy>
+ProxyPass "/dynproxy" "balancer://dynproxy/"
+""" + MANAGER)
+    h.allowed = [r"ISB00011: balancer://dynproxy: the balancer has no members"]
+    cl = Client(h.port)
+    status, _, page, _ = cl.request("/balancer-manager")
+    assert status == 200
+    nonce = nonce_from_links(page, "dynproxy")
+    assert nonce and re.fullmatch(r"[0-9a-f-]{36}", nonce)
+    referer = {"Referer": f"http://127.0.0.1:{h.port}/balancer-manager",
+               "Content-Type": "application/x-www-form-urlencoded"}
+    ajp = ("b_lbm=byrequests&b_tmo=0&b_max=0&b_sforce=0&b_ss=&b_nwrkr=ajp%3A%2F%2F%5B0%3A0%3A0%3A0"
+           "%3A0%3A0%3A0%3A1%5D%3A8080&b_wyes=1&b=dynproxy&nonce=" + nonce)
+    # Without a Referer stock answers 200 and ignores the edit; ours says 403.
+    status, _, body, _ = cl.request("/balancer-manager", method="POST", body=ajp,
+                                    headers={"Content-Type": referer["Content-Type"]})
+    assert status == 403 and "ajp" not in body
+    assert cl.request("/dynproxy")[0] == 503
+    url = urllib.parse.quote(a.url, safe="")
+    add = ("b_lbm=byrequests&b_tmo=0&b_max=0&b_sforce=0&b_ss=&b_nwrkr=" + url +
+           "&b_wyes=1&b=dynproxy&nonce=" + nonce)
+    assert cl.request("/balancer-manager", method="POST", body=add, headers=referer)[0] == 200
+    enable = "w=" + url + "&b=dynproxy&w_status_D=0&nonce=" + nonce
+    assert cl.request("/balancer-manager", method="POST", body=enable, headers=referer)[0] == 200
+    status, _, body, _ = cl.request("/dynproxy")
+    assert status == 200 and field(body, "backend") == "a"
+
+
+def test_health_check_fields_with_mod_proxy_hcheck(backends, httpd):
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(conf([(a.url, "route=n1 hcmethod=GET hcuri=/"), (b.url, "route=n2")]),
+              modules=("proxy_hcheck",))
+    mgr = Manager(h)
+    _, _, page, _ = mgr.cl.request("/balancer-manager")
+    assert 'name="w_hm"' in page and 'name="w_status_C"' in page
+    status, _, body, _ = mgr.post({"w": b.url, "w_hm": "HEAD", "w_hi": "5000", "w_hp": "2",
+                                   "w_hf": "3", "w_hu": "/health"})
+    assert status == 200, body
+    hc = mgr.member(b.url)["health_check"]
+    assert hc == {"method": "HEAD", "interval_ms": 5000, "passes": 2, "fails": 3,
+                  "uri": "/health", "expr": ""}
+    status, _, body, _ = mgr.post({"w": b.url, "w_hm": "BOGUS"})
+    assert status == 400 and "<code>w_hm</code>" in body
