@@ -6,7 +6,7 @@ import re
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import MEMBER_DOWN, Client, Httpd, balancer_conf, field
+from harness import MEMBER_DOWN, Client, Httpd, balancer_conf, field, wait_for
 
 MANAGER = """
 <Location "/balancer-manager">
@@ -407,3 +407,31 @@ def test_health_check_fields_with_mod_proxy_hcheck(backends, httpd):
                   "uri": "/health", "expr": ""}
     status, _, body, _ = mgr.post({"w": b.url, "w_hm": "BOGUS"})
     assert status == 400 and "<code>w_hm</code>" in body
+
+
+def test_concurrent_conflicting_edits_serialise(backends, httpd):
+    a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2")]), mpm="prefork")
+    mgr = Manager(h)
+    nonce = mgr.nonce()
+
+    def edit(i):
+        m = Manager(h)
+        fields = {"w": a.url, "w_lf": str(1 + i % 9), "w_ls": str(i % 3), "nonce": nonce}
+        if i % 4 == 0:  # some also race to add and remove the same member
+            fields = {"b_nwrkr": c.url, "b_wyes": "1", "nonce": nonce} if i % 8 == 0 else {
+                "w": c.url, "w_remove": "1", "nonce": nonce}
+        return m.post(fields, nonce=False)[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(edit, range(48)))
+    # Each edit either applied, or found the member already there or already gone.
+    assert set(codes) <= {200, 400, 409}, codes
+    assert codes.count(200) >= 30
+    m = mgr.member(a.url)
+    assert m["loadfactor"] in range(1, 10) and m["lbset"] in range(3)
+    served = spread(h, 30)
+    assert set(served) <= {"a", "b", "c"} and sum(served.values()) == 30
+    # busy drops when a request's pool goes, just after its response: wait (bounded).
+    wait_for(lambda: all(x["busy"] == 0 for x in mgr.balancer()["members"]), timeout=5,
+             what="busy counts back to 0")
