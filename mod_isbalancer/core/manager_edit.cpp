@@ -287,6 +287,22 @@ class JsonReader {
     return std::string(s_.substr(start, pos_ - start));
   }
 
+  // {"key": value, ...}: calls on_key(key) with the reader at the value, which
+  // on_key consumes. `where` names the object in errors ("" for the top level).
+  template <class OnKey>
+  bool object(const std::string& where, OnKey on_key) {
+    if (!eat('{')) return fail(where, "must be an object");
+    bool first = true;
+    while (!eat('}')) {
+      if (!first && !eat(',')) return fail(where, "expected ',' or '}' in the JSON object");
+      first = false;
+      auto key = string();
+      if (!key || !eat(':')) return fail(where, "expected a \"key\": value pair");
+      if (!on_key(*key)) return false;
+    }
+    return true;
+  }
+
   // A scalar as form text: strings as they are, numbers as written, true/false as 1/0.
   std::optional<std::string> scalar() {
     char c = peek();
@@ -453,50 +469,39 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
     out.push_back({std::string(name), std::move(value)});
     return true;
   };
-  if (!in.eat('{')) return bad("", "the body must be one JSON object");
-  bool first = true;
-  while (!in.eat('}')) {
-    if (!first && !in.eat(',')) return bad("", "expected ',' or '}' in the JSON object");
-    first = false;
-    auto key = in.string();
-    if (!key || !in.eat(':')) return bad("", "expected a \"key\": value pair");
-    if (*key == "set") {
-      if (!in.eat('{')) return bad("set", "\"set\" must be an object");
-      bool first_set = true;
-      while (!in.eat('}')) {
-        if (!first_set && !in.eat(',')) return bad("set", "expected ',' or '}' in \"set\"");
-        first_set = false;
-        auto skey = in.string();
-        if (!skey || !in.eat(':')) return bad("set", "expected a \"key\": value pair");
-        auto it = std::find_if(kSetKeys.begin(), kSetKeys.end(),
-                               [&](const JsonKey& k) { return k.json == *skey; });
-        if (it == kSetKeys.end()) return bad("set." + shorten(*skey), "unknown key");
-        auto value = in.scalar();
-        if (!value) return bad("set." + *skey, "must be a string, a number, true or false");
-        if (!push(it->form, std::move(*value))) return bad("set." + *skey, "given twice");
-        if (out.size() > kMaxEditFields) return bad("", "too many keys");
-      }
-      continue;
-    }
+  // The top-level keys; "set" holds the settings, one level down.
+  auto on_set_key = [&](const std::string& skey) {
+    auto it = std::find_if(kSetKeys.begin(), kSetKeys.end(),
+                           [&](const JsonKey& k) { return k.json == skey; });
+    if (it == kSetKeys.end()) return in.fail("set." + shorten(skey), "unknown key");
     auto value = in.scalar();
-    if (!value) return bad(shorten(*key), "must be a string, a number, true or false");
+    if (!value) return in.fail("set." + skey, "must be a string, a number, true or false");
+    if (!push(it->form, std::move(*value))) return in.fail("set." + skey, "given twice");
+    return out.size() <= kMaxEditFields || in.fail("", "too many keys");
+  };
+  auto on_key = [&](const std::string& key) {
+    if (key == "set") return in.object("set", on_set_key);
+    auto value = in.scalar();
+    if (!value) return in.fail(shorten(key), "must be a string, a number, true or false");
     bool ok = true;
-    if (*key == "nonce") {
+    if (key == "nonce") {
       ok = push("nonce", std::move(*value));
-    } else if (*key == "balancer") {
+    } else if (key == "balancer") {
       ok = push("b", std::move(*value));
-    } else if (*key == "member") {
+    } else if (key == "member") {
       ok = push("w", std::move(*value));
-    } else if (*key == "add") {
+    } else if (key == "add") {
       ok = push("b_nwrkr", std::move(*value)) && push("b_wyes", "1");
-    } else if (*key == "remove") {
-      if (*value != "1" && *value != "0") return bad("remove", "must be true or false");
+    } else if (key == "remove") {
+      if (*value != "1" && *value != "0") return in.fail("remove", "must be true or false");
       ok = push("w_remove", std::move(*value));
     } else {
-      return bad(shorten(*key), "unknown key");
+      return in.fail(shorten(key), "unknown key");
     }
-    if (!ok) return bad(*key, "given twice");
-  }
+    return ok || in.fail(key, "given twice");
+  };
+  if (in.peek() != '{') return bad("", "the body must be one JSON object");
+  if (!in.object("", on_key)) return bad("", "malformed JSON");
   if (!in.at_end()) return bad("", "text after the JSON object");
   return out;
 }

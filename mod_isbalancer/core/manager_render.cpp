@@ -802,24 +802,23 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
       out += '\n';
     }
   }
-  header({"isbalancer_balancer_edits_total", "counter",
-          "balancer-manager edits applied to the balancer."});
-  for (const BalancerSnapshot& b : snap.balancers) {
-    out += "isbalancer_balancer_edits_total{balancer=";
-    append_label(out, short_name(b.name));
-    out += "} ";
-    append_uint(out, b.edits);
-    out += '\n';
-  }
-  header({"isbalancer_balancer_unavailable_total", "counter",
-          "Requests answered 503 because no member could take them."});
-  for (const BalancerSnapshot& b : snap.balancers) {
-    out += "isbalancer_balancer_unavailable_total{balancer=";
-    append_label(out, short_name(b.name));
-    out += "} ";
-    append_uint(out, b.unavailable);
-    out += '\n';
-  }
+  auto balancer_metric = [&](const Metric& metric, auto value_of) {
+    header(metric);
+    for (const BalancerSnapshot& b : snap.balancers) {
+      out += metric.name;
+      out += "{balancer=";
+      append_label(out, short_name(b.name));
+      out += "} ";
+      append_uint(out, value_of(b));
+      out += '\n';
+    }
+  };
+  balancer_metric({"isbalancer_balancer_edits_total", "counter",
+                   "balancer-manager edits applied to the balancer."},
+                  [](const BalancerSnapshot& b) { return b.edits; });
+  balancer_metric({"isbalancer_balancer_unavailable_total", "counter",
+                   "Requests answered 503 because no member could take them."},
+                  [](const BalancerSnapshot& b) { return b.unavailable; });
   return out;
 }
 
