@@ -319,6 +319,16 @@ std::string render_html(const ManagerSnapshot& snap) {
     out += escape_html(value);
     out += "\">";
   };
+  // An edit form's start: where it posts, and the balancer, member and nonce.
+  auto form_open = [&](const std::string& balancer, const std::string* member,
+                       std::string_view nonce) {
+    out += "<form class=\"edit\" method=\"post\" action=\"";
+    out += action;
+    out += "\">";
+    hidden("b", balancer);
+    if (member != nullptr) hidden("w", *member);
+    hidden("nonce", nonce);
+  };
   auto input = [&out](const char* label, const char* name, std::string_view value,
                       const char* extra) {
     out += "<label>";
@@ -426,12 +436,8 @@ std::string render_html(const ManagerSnapshot& snap) {
     for (const MemberSnapshot& m : b.members) {
       out += "<details><summary>Edit ";
       out += escape_html(m.name);
-      out += "</summary>\n<form class=\"edit\" method=\"post\" action=\"";
-      out += action;
-      out += "\">";
-      hidden("b", bname);
-      hidden("w", m.name);
-      hidden("nonce", b.nonce);
+      out += "</summary>\n";
+      form_open(bname, &m.name, b.nonce);
       input("Load factor", "w_lf", format_loadfactor(m.settings.lbfactor),
             "size=\"5\" inputmode=\"decimal\"");
       input("LB set", "w_ls", std::to_string(m.settings.lbset), "size=\"3\" inputmode=\"numeric\"");
@@ -471,23 +477,14 @@ std::string render_html(const ManagerSnapshot& snap) {
         out += "</fieldset>";
       }
       out += "<button type=\"submit\">Update member</button></form>\n";
-      out += "<form class=\"edit\" method=\"post\" action=\"";
-      out += action;
-      out += "\">";
-      hidden("b", bname);
-      hidden("w", m.name);
-      hidden("nonce", b.nonce);
+      form_open(bname, &m.name, b.nonce);
       hidden("w_remove", "1");
       out += "<button type=\"submit\">Remove this member</button></form></details>\n";
     }
 
     // The balancer's own settings and "add a member", as stock's balancer form.
     out += "<details><summary>Edit balancer settings or add a member</summary>\n";
-    out += "<form class=\"edit\" method=\"post\" action=\"";
-    out += action;
-    out += "\">";
-    hidden("b", bname);
-    hidden("nonce", b.nonce);
+    form_open(bname, nullptr, b.nonce);
     out += "<label>LB method <select name=\"b_lbm\">";
     for (const std::string& lbm : snap.lbmethods) {
       out += "<option";
