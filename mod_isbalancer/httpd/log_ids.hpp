@@ -21,6 +21,8 @@
 //   ISB00018 crit    child could not see the shared segment
 //   ISB00019 info    balancer-manager: a method other than GET refused (405)
 //   ISB00020 info    balancer-manager: an unsupported parameter refused (400)
+//   (ISB00021-ISB00039 are left to the balancer-manager's edits)
+//   ISB00040 notice  busy counts of children that died mid-request given back
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

@@ -77,8 +77,8 @@ bool is_balancer_url(const char* url) noexcept {
   return true;
 }
 
-apr_status_t release_busy(void* counters) noexcept {
-  static_cast<MemberCounters*>(counters)->busy.fetch_sub(1, std::memory_order_relaxed);
+apr_status_t release_busy(void* ticket) noexcept {
+  SharedState::release_busy(*static_cast<BusyTicket*>(ticket));
   return APR_SUCCESS;
 }
 
@@ -203,9 +203,12 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
 
     proxy_worker* chosen = table.worker(d.member);
     *worker = chosen;
-    MemberCounters& counters = table.counters(d.member);
-    counters.busy.fetch_add(1, std::memory_order_relaxed);
-    apr_pool_cleanup_register(r->pool, &counters, &release_busy, apr_pool_cleanup_null);
+    // Released when the request ends; recorded in this child's ledger row so that
+    // the parent gives it back if the child dies first.
+    auto* ticket = static_cast<BusyTicket*>(apr_palloc(r->pool, sizeof(BusyTicket)));
+    *ticket = shared->acquire_busy(process_state().process_row,
+                                   static_cast<std::uint32_t>(chosen->s->index));
+    apr_pool_cleanup_register(r->pool, ticket, &release_busy, apr_pool_cleanup_null);
 
     apr_table_setn(r->subprocess_env, "BALANCER_NAME", b->s->name);
     apr_table_setn(r->subprocess_env, "BALANCER_WORKER_NAME", chosen->s->name_ex);
