@@ -31,10 +31,11 @@ runtime=$(clang++-14 -print-file-name=libclang_rt.asan-x86_64.so)
 reports=$PWD/build-asan-module/reports
 rm -rf "$reports" && mkdir -p "$reports" && chmod 1777 "$reports"
 ISB_MODULE=$PWD/build-asan-module/mod_isbalancer.so ISB_SANITIZER_RUNTIME=$runtime \
-  ISB_SANITIZER_LOG_DIR=$reports ISB_SANITIZED=1 \
+  ISB_SANITIZER_LOG_DIR=$reports ISB_FIGURES_DIR=$PWD/build-asan-module/reliability \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   tests/integration/test_smoke.py tests/integration/test_balancing.py \
-  tests/integration/test_lifecycle.py tests/integration/test_manager.py
+  tests/integration/test_lifecycle.py tests/integration/test_manager.py \
+  tests/integration/test_faults.py tests/integration/test_bad_input.py
 # Each test already fails on its own instances' reports; this also catches one
 # written by an httpd that no test looked at.
 if [ -n "$(ls -A "$reports")" ]; then
