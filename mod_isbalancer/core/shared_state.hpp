@@ -12,7 +12,10 @@
 //   +--------------------------------------------+
 //   | member slot 0   | MemberCounters   | host  |   host = member_host_bytes, the
 //   | member slot 1 ...                          |   httpd layer's proxy_worker_shared
-//   +--------------------------------------------+ total_bytes()
+//   +--------------------------------------------+
+//   | process row 0 | ProcessRow | held[member_capacity] |  the busy ledger: which
+//   | process row 1 ...                          |   process holds how many of each
+//   +--------------------------------------------+ total_bytes()   member's busy count
 //
 // Slots are addressed by index, never by pointer: each process may map the segment
 // at a different address. The core never looks inside a host area; it only hands
@@ -21,6 +24,15 @@
 // Concurrency contract: counters are lock-free std::atomic and may be updated by any
 // thread of any process at any time. The header is written once, by the parent,
 // before any child exists; after that only `generation` changes.
+//
+// The busy ledger: `busy` is raised when a request is sent to a member and lowered
+// when the request ends. A child killed mid-request (kill -9, a crash) never lowers
+// it, and a busy count that stays up for good skews bybusyness and the manager. So
+// each child process claims a row (claim_process_row) and records, per member, the
+// busy counts it holds; a row whose owner died is given back by the parent
+// (reclaim_dead_rows), and a child that exits normally releases its own row.
+// Only the owner writes its row's `held` counts, and a row is reclaimed only once
+// its owner is dead, so owner and reclaimer never race on them.
 #pragma once
 
 #include <atomic>
@@ -33,7 +45,10 @@ namespace isb {
 
 inline constexpr std::size_t kSlotAlign = 64;
 inline constexpr std::uint64_t kSegmentMagic = 0x3130'4D48'5342'5349ULL;  // "ISBSHM01"
-inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersion = 3;
+// Ledger rows are bounded whatever the MPM's process limit: a process without a
+// row still counts busy, it is only not reclaimed if it dies mid-request.
+inline constexpr std::uint32_t kMaxProcessRows = 4096;
 
 // Per-member runtime counters shared by every child.
 struct alignas(kSlotAlign) MemberCounters {
@@ -114,11 +129,29 @@ inline void record_latency(MemberCounters& c, std::int64_t sample_us) noexcept {
 }
 static_assert(sizeof(BalancerCounters) == kSlotAlign);
 
+// The head of one busy-ledger row; `member_capacity` std::atomic<std::int32_t>
+// held counts follow it.
+struct alignas(kSlotAlign) ProcessRow {
+  // PID of the process that owns the row; 0: free.
+  std::atomic<std::int64_t> owner{0};
+  std::atomic<std::uint64_t> reserved[7]{};
+};
+static_assert(sizeof(ProcessRow) == kSlotAlign);
+static_assert(std::atomic<std::int32_t>::is_always_lock_free);
+
+// One busy count taken for one request; give it back with SharedState::release_busy.
+struct BusyTicket {
+  MemberCounters* counters;
+  std::atomic<std::int32_t>* held;  // nullptr: the process has no ledger row
+};
+
 struct SegmentGeometry {
   std::uint32_t balancer_capacity = 0;
   std::uint32_t member_capacity = 0;
   std::uint32_t balancer_host_bytes = 0;
   std::uint32_t member_host_bytes = 0;
+  // Busy-ledger rows: enough for every process that can be alive at once.
+  std::uint32_t process_capacity = 0;
 
   bool operator==(const SegmentGeometry&) const = default;
 };
@@ -131,6 +164,7 @@ struct alignas(kSlotAlign) SegmentHeader {
   SegmentGeometry geometry;
   std::uint32_t balancer_slot_bytes;
   std::uint32_t member_slot_bytes;
+  std::uint32_t process_row_bytes;
   // Identifies the configuration the slots were filled from; a graceful restart
   // keeps the segment only when this is unchanged.
   std::uint64_t config_fingerprint;
@@ -168,6 +202,36 @@ class SharedState {
     return balancer_slot(i) + sizeof(BalancerCounters);
   }
 
+  // Busy ledger (see the top of this file). Claims a free row for process `pid`;
+  // nothing when every row is taken or `pid` is not positive.
+  std::optional<std::uint32_t> claim_process_row(std::int64_t pid) const noexcept;
+  // The owner leaves: whatever it still holds goes back, then the row is free.
+  void release_process_row(std::uint32_t row) const noexcept;
+  // Gives back the rows of owners that `alive` says are gone; returns the busy
+  // counts given back. Run by one process at a time (httpd's parent).
+  std::int64_t reclaim_dead_rows(bool (*alive)(std::int64_t pid)) const noexcept;
+  ProcessRow& process_row(std::uint32_t row) const noexcept {
+    return *reinterpret_cast<ProcessRow*>(process_row_at(row));
+  }
+  std::atomic<std::int32_t>& held(std::uint32_t row, std::uint32_t member) const noexcept {
+    return reinterpret_cast<std::atomic<std::int32_t>*>(process_row_at(row) +
+                                                        sizeof(ProcessRow))[member];
+  }
+
+  // One request in flight on `member`, recorded in `row` when there is one.
+  BusyTicket acquire_busy(std::optional<std::uint32_t> row, std::uint32_t member) const noexcept {
+    BusyTicket t{&this->member(member), row ? &held(*row, member) : nullptr};
+    // busy first, then held: a process killed between the two leaves at most one
+    // count up, and a reclaim never takes back more than was added.
+    t.counters->busy.fetch_add(1, std::memory_order_relaxed);
+    if (t.held) t.held->fetch_add(1, std::memory_order_relaxed);
+    return t;
+  }
+  static void release_busy(const BusyTicket& t) noexcept {
+    if (t.held) t.held->fetch_sub(1, std::memory_order_relaxed);
+    t.counters->busy.fetch_sub(1, std::memory_order_relaxed);
+  }
+
  private:
   explicit SharedState(void* base) noexcept : base_(base) {}
   // Inline: these run several times per request.
@@ -180,6 +244,10 @@ class SharedState {
     return static_cast<std::byte*>(base_) + h.header_bytes +
            std::size_t{h.geometry.balancer_capacity} * h.balancer_slot_bytes +
            std::size_t{i} * h.member_slot_bytes;
+  }
+  std::byte* process_row_at(std::uint32_t row) const noexcept {
+    const SegmentHeader& h = header();
+    return member_slot(h.geometry.member_capacity) + std::size_t{row} * h.process_row_bytes;
   }
 
   void* base_;

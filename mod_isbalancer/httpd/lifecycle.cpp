@@ -7,7 +7,11 @@
 
 #include <ap_mpm.h>
 #include <apr_general.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include "../core/selector.hpp"
 #include "log_ids.hpp"
@@ -203,6 +207,30 @@ void replay_edits(server_rec* s, const SharedState& state, const std::vector<Sav
   }
 }
 
+// Busy-ledger rows: one per child that can be alive at once. Old-generation
+// children finishing after a graceful restart and a killed child not yet reclaimed
+// can overlap with the children of the MPM's limit, hence twice it and a margin.
+std::uint32_t process_rows() noexcept {
+  int limit = 0;
+  if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit) != APR_SUCCESS || limit <= 0) limit = 16;
+  const auto rows = 2 * static_cast<std::uint64_t>(limit) + 16;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(rows, kMaxProcessRows));
+}
+
+apr_status_t release_process_row(void*) noexcept {
+  ProcessState& ps = process_state();
+  if (ps.shared && ps.process_row) ps.shared->release_process_row(*ps.process_row);
+  ps.process_row.reset();
+  return APR_SUCCESS;
+}
+
+// A pid the parent may still see as alive while the MPM has not reaped it yet;
+// it is reclaimed a second later. Pid reuse by an unrelated process only delays
+// the reclaim until that process exits.
+bool process_alive(std::int64_t pid) noexcept {
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
 }  // namespace
 
 int pre_config(apr_pool_t* /*pconf*/, apr_pool_t* plog, apr_pool_t* /*ptemp*/) noexcept {
@@ -253,7 +281,8 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
 
     SegmentGeometry geometry{static_cast<std::uint32_t>(inv.balancers.size()), inv.member_capacity,
                              static_cast<std::uint32_t>(sizeof(proxy_balancer_shared)),
-                             static_cast<std::uint32_t>(sizeof(proxy_worker_shared))};
+                             static_cast<std::uint32_t>(sizeof(proxy_worker_shared)),
+                             process_rows()};
     auto bytes = SharedState::bytes_needed(geometry);
     if (!bytes) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
@@ -412,6 +441,11 @@ void child_init(apr_pool_t* p, server_rec* s) noexcept {
                                   "get 503");
     return;
   }
+  // The child's pool is destroyed when it exits normally: its row goes back then.
+  process_state().process_row = process_state().shared->claim_process_row(getpid());
+  if (process_state().process_row) {
+    apr_pool_cleanup_register(p, nullptr, &release_process_row, apr_pool_cleanup_null);
+  }
   try {
     ProxyApi& api = proxy_api();
     // Configured members: initialise this process's side of each (its connection
@@ -430,6 +464,19 @@ void child_init(apr_pool_t* p, server_rec* s) noexcept {
   } catch (const std::exception& e) {
     ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, ISB_LOGNO(00017) "child_init: %s", e.what());
   }
+}
+
+int monitor(apr_pool_t* /*p*/, server_rec* s) noexcept {
+  const auto& shared = process_state().shared;
+  if (!shared) return DECLINED;
+  const std::int64_t returned = shared->reclaim_dead_rows(&process_alive);
+  if (returned != 0) {
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 ISB_LOGNO(00040) "gave back %" APR_INT64_T_FMT
+                                  " busy counts held by children that exited mid-request",
+                 static_cast<apr_int64_t>(returned));
+  }
+  return OK;
 }
 
 }  // namespace isb::httpd

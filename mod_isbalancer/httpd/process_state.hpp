@@ -1,6 +1,7 @@
-// What one httpd process knows about the shared segment. Written by the parent in
-// post_config before any child is forked; read-only afterwards, so children read
-// it without locks.
+// What one httpd process knows about the shared segment. `shared` is written by the
+// parent in post_config before any child is forked, `process_row` by each child in
+// child_init before it serves a request; both are read-only afterwards, so request
+// threads read them without locks.
 #pragma once
 
 #include <optional>
@@ -18,6 +19,8 @@ struct ProcessState {
   bool health_checks = false;
   // A pool as long-lived as this child, for members added at run time.
   apr_pool_t* child_pool = nullptr;
+  // This child's busy-ledger row; none in the parent, or when every row is taken.
+  std::optional<std::uint32_t> process_row;
 };
 
 ProcessState& process_state() noexcept;

@@ -85,12 +85,12 @@ bool is_balancer_url(const char* url) noexcept {
 
 // What pre_request leaves for post_request and the end of the request.
 struct Attempt {
-  MemberCounters* counters;
+  BusyTicket ticket;
   apr_time_t picked;
 };
 
 apr_status_t release_busy(void* attempt) noexcept {
-  static_cast<Attempt*>(attempt)->counters->busy.fetch_sub(1, std::memory_order_relaxed);
+  SharedState::release_busy(static_cast<Attempt*>(attempt)->ticket);
   return APR_SUCCESS;
 }
 
@@ -220,9 +220,12 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
 
     proxy_worker* chosen = table.worker(d.member);
     *worker = chosen;
+    // busy is released when the request ends, and recorded in this child's ledger
+    // row so that the parent gives it back if the child dies first.
     auto* attempt = static_cast<Attempt*>(apr_palloc(r->pool, sizeof(Attempt)));
-    *attempt = {&table.counters(d.member), req.now};
-    attempt->counters->busy.fetch_add(1, std::memory_order_relaxed);
+    *attempt = {shared->acquire_busy(process_state().process_row,
+                                     static_cast<std::uint32_t>(chosen->s->index)),
+                req.now};
     apr_pool_cleanup_register(r->pool, attempt, &release_busy, apr_pool_cleanup_null);
     ap_set_module_config(r->request_config, &isbalancer_module, attempt);
 
@@ -260,7 +263,7 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
   MemberCounters& counters = shared->member(static_cast<std::uint32_t>(worker->s->index));
   if (auto* attempt =
           static_cast<Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
-      attempt != nullptr && attempt->counters == &counters) {
+      attempt != nullptr && attempt->ticket.counters == &counters) {
     record_latency(counters, apr_time_now() - attempt->picked);
   }
   if ((worker->s->status & PROXY_WORKER_IGNORE_ERRORS) != 0) return OK;
