@@ -8,7 +8,7 @@ Release mode first:
   bash bench/run.sh --quick    seconds, for CI: results in build-release/bench-quick/
 
 The same real backends (bench/backend.py, one process each) serve every front.
-Three fronts run side by side, each its own httpd (event MPM, two children of 64
+Three fronts run side by side, each its own httpd (event MPM, two children of 128
 threads) from a generated configuration in a temporary ServerRoot:
 
   direct   a plain ProxyPass to one backend: the floor for any balancer
@@ -65,7 +65,7 @@ SLOW_ROWS = [
 FAIR_WEIGHTS = [1, 2, 5]
 STICKY = "JSESSIONID|jsessionid"
 
-FULL = dict(concurrencies=[8, 32, 128], wrk_seconds=5, reps=3, fair_seconds=6, fair_conns=128,
+FULL = dict(concurrencies=[8, 32, 128], wrk_seconds=4, reps=5, fair_seconds=6, fair_conns=128,
             burst=2000, slow_rate=300, slow_seconds=8, slow_reps=2, slow_delay_ms=20,
             fo_rate=300, fo_kill=2.0, fo_back=5.0, fo_end=9.0, fo_reps=2, micro_min_time=0.2)
 QUICK = dict(concurrencies=[16], wrk_seconds=1, reps=1, fair_seconds=1, fair_conns=64,
@@ -166,11 +166,11 @@ Group {RUN_USER}
 {chr(10).join(loads)}
 StartServers 2
 ServerLimit 2
-ThreadLimit 64
-ThreadsPerChild 64
-MaxRequestWorkers 128
+ThreadLimit 128
+ThreadsPerChild 128
+MaxRequestWorkers 256
 MinSpareThreads 2
-MaxSpareThreads 128
+MaxSpareThreads 256
 MaxConnectionsPerChild 0
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
@@ -202,6 +202,23 @@ class Front:
         time.sleep(1.0)  # both children up before the first measurement
         return self
 
+    def pids(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return [self.proc.pid] + [int(x) for x in out.split()]
+
+    def cpu_seconds(self):
+        """User + system CPU time of the parent and its children so far. Unlike
+        req/s, this hardly moves when other work shares the machine."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def children(self):
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
                              capture_output=True, text=True).stdout
@@ -228,17 +245,21 @@ class Front:
 
 # --- measurements -----------------------------------------------------------------
 
-def wrk(port, path, conns, seconds, cookie=""):
+def wrk(port, path, conns, seconds, cookie="", front=None):
     env = dict(os.environ, ISB_BENCH_COOKIE=cookie)
     cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "-s",
            str(ROOT / "bench" / "wrk_report.lua"), f"http://127.0.0.1:{port}{path}"]
+    cpu0 = front.cpu_seconds() if front else None
     out = subprocess.run(cmd, capture_output=True, text=True, env=env,
                          timeout=seconds + 60).stdout
+    cpu1 = front.cpu_seconds() if front else None
     for line in out.splitlines():
         if line.startswith("WRKJSON "):
             r = json.loads(line[8:])
             r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
             r["error_count"] = sum(r["errors"].values())
+            if front and r["requests"]:
+                r["cpu_us_per_request"] = (cpu1 - cpu0) * 1e6 / r["requests"]
             return r
     raise RuntimeError(f"wrk gave no result:\n{out}")
 
@@ -256,9 +277,10 @@ def bench_throughput(fronts, p):
         order = CONTENDERS[rep % 3:] + CONTENDERS[:rep % 3]
         for c in p["concurrencies"]:
             for kind in order:
-                r = wrk(fronts[kind].port, "/t/page", c, p["wrk_seconds"])
+                r = wrk(fronts[kind].port, "/t/page", c, p["wrk_seconds"], front=fronts[kind])
                 raw[kind][c].append(r)
                 log(f"  rep {rep + 1} c={c:<4} {kind:<7} {r['rps']:9.0f} req/s  "
+                    f"{r['cpu_us_per_request']:6.1f} µs CPU/req  "
                     f"p50 {r['latency_us']['p50'] / 1000:6.2f} ms  p99 "
                     f"{r['latency_us']['p99'] / 1000:6.2f} ms  errors {r['error_count']}")
     rows = []
@@ -272,6 +294,7 @@ def bench_throughput(fronts, p):
                 "p90_ms": med([r["latency_us"]["p90"] / 1000 for r in runs]),
                 "p99_ms": med([r["latency_us"]["p99"] / 1000 for r in runs]),
                 "errors": sum(r["error_count"] for r in runs),
+                "cpu_us_per_request": med([r["cpu_us_per_request"] for r in runs]),
                 "runs_rps": [round(r["rps"], 1) for r in runs],
             }
         # Ratio of each repetition's paired runs, then the median: less noisy than
@@ -289,6 +312,16 @@ def bench_throughput(fronts, p):
             ov[kind] = med([1e6 / a["rps"] - 1e6 / d["rps"]
                             for a, d in zip(raw[kind][c], raw["direct"][c])])
         row["overhead_us"] = ov
+        # httpd's own CPU time per request (all its processes), robust to other load.
+        row["isb_over_stock_cpu"] = med([a["cpu_us_per_request"] / b["cpu_us_per_request"]
+                                         for a, b in zip(raw["isb"][c], raw["stock"][c])])
+        cpu_ov = {}
+        for kind in BALANCERS:
+            cpu_ov[kind] = med([a["cpu_us_per_request"] - d["cpu_us_per_request"]
+                                for a, d in zip(raw[kind][c], raw["direct"][c])])
+        row["cpu_overhead_us"] = cpu_ov
+        row["cpu_overhead_isb_over_stock"] = (cpu_ov["isb"] / cpu_ov["stock"]
+                                              if cpu_ov["stock"] > 0 else None)
         rows.append(row)
     return {"path": "/t/ (3 members, equal weights, sticky balancer, no cookie)",
             "wrk": f"wrk -t2 -cC -d{p['wrk_seconds']}s", "repetitions": p["reps"], "rows": rows}
@@ -548,16 +581,19 @@ def report_text(res):
     L.append("")
     L.append(f"throughput (wrk, median of {res['throughput']['repetitions']}, req/s; "
              "latency p50/p90/p99 ms)")
-    L.append(f"{'conc':>5} {'front':<7}{'req/s':>10}{'p50':>8}{'p90':>8}{'p99':>8}{'errors':>8}")
+    L.append(f"{'conc':>5} {'front':<7}{'req/s':>10}{'p50':>8}{'p90':>8}{'p99':>8}"
+             f"{'CPU µs/req':>12}{'errors':>8}")
     for row in res["throughput"]["rows"]:
         for kind in CONTENDERS:
             r = row[kind]
             L.append(f"{row['concurrency']:>5} {kind:<7}{r['rps']:>10.0f}{r['p50_ms']:>8.2f}"
-                     f"{r['p90_ms']:>8.2f}{r['p99_ms']:>8.2f}{r['errors']:>8}")
-        L.append(f"{'':>5} isb/stock {row['isb_over_stock_rps']:.3f}, stock/direct "
+                     f"{r['p90_ms']:>8.2f}{r['p99_ms']:>8.2f}{r['cpu_us_per_request']:>12.1f}"
+                     f"{r['errors']:>8}")
+        L.append(f"{'':>5} req/s isb/stock {row['isb_over_stock_rps']:.3f}, stock/direct "
                  f"{row['stock_over_direct_rps']:.3f}, isb/direct {row['isb_over_direct_rps']:.3f}"
-                 f"; overhead over direct stock {row['overhead_us']['stock']:.1f} µs, isb "
-                 f"{row['overhead_us']['isb']:.1f} µs")
+                 f"; httpd CPU/req isb/stock {row['isb_over_stock_cpu']:.3f}, above direct: stock "
+                 f"{row['cpu_overhead_us']['stock']:.1f} µs, isb {row['cpu_overhead_us']['isb']:.1f}"
+                 f" µs")
     f = res["fairness"]
     L.append("")
     L.append(f"fairness, weights {':'.join(map(str, f['weights']))}, wrk -c{f['connections']} "
@@ -620,14 +656,17 @@ def report_markdown(res):
     M.append(f"Throughput and latency, `wrk -t2` for {FULL_OR(res, 'wrk_seconds')} s per run, "
              f"medians of {t['repetitions']} interleaved runs:")
     M.append("")
-    M.append("| connections | front | req/s | p50 ms | p90 ms | p99 ms | isb / stock req/s |")
-    M.append("|---:|---|---:|---:|---:|---:|---:|")
+    M.append("| connections | front | req/s | p50 ms | p90 ms | p99 ms | httpd CPU µs / request "
+             "| isb / stock req/s | isb / stock CPU |")
+    M.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in t["rows"]:
         for kind in CONTENDERS:
             r = row[kind]
             ratio = f"{row['isb_over_stock_rps']:.3f}" if kind == "isb" else ""
+            cpu = f"{row['isb_over_stock_cpu']:.3f}" if kind == "isb" else ""
             M.append(f"| {row['concurrency']} | {kind} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
-                     f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {ratio} |")
+                     f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_us_per_request']:.1f} | "
+                     f"{ratio} | {cpu} |")
     f = res["fairness"]
     M.append("")
     M.append(f"Fairness, weights {':'.join(map(str, f['weights']))}, `wrk -c{f['connections']}`, "
