@@ -831,6 +831,8 @@ def main():
     try:
         log("== 1. instructions per request (bench/instructions.py)")
         res["instructions"] = run_instructions(module, args.quick, tmp)
+        # bench/instructions.py's own file, as it writes it, beside the rest.
+        shutil.copy(Path(tmp) / "instructions.json", outdir / "instructions.json")
 
         groups = {"t": [Backend(f"t{i + 1}") for i in range(3)],
                   "fair": [Backend(f"n{i + 1}") for i in range(3)],

@@ -136,8 +136,9 @@ std::optional<std::string_view> find_url_param(std::string_view url, std::string
     }
   }
   // Nothing can start before the first ';' or '?' (a '#' ends the URL), and most
-  // URLs have neither: let memchr find them rather than look at every byte. This
-  // saves about 130 of the 180 instructions a plain /app/page URL cost.
+  // URLs have neither: let memchr find them rather than look at every byte.
+  // Measured with callgrind: /app/page 188 -> 180 instructions, a 40-byte path
+  // 476 -> 234; a URL with a query string is scanned as before (+14).
   const char* first = end;
   for (const char c : {';', '?', '#'}) {
     if (const void* hit = std::memchr(p, c, static_cast<std::size_t>(first - p))) {
