@@ -10,6 +10,7 @@ PKGS=(
   catch2                               # unit tests
   clang-14 libclang-rt-14-dev          # sanitizer builds and libFuzzer targets
   valgrind                             # bench/instructions.py (callgrind)
+  wrk gnuplot-nox libbenchmark-dev     # bench/run.sh: load, charts, core microbenchmarks
   python3 python3-pytest               # integration tests (Debian's /usr/bin/python3)
   python3-prometheus-client            # parses the manager's Prometheus output in tests
   curl procps clang-format             # demo self-check, process checks, format check

@@ -20,7 +20,7 @@ bash scripts/sanitize.sh
 bash scripts/fuzz.sh "${ISB_FUZZ_SECONDS:-60}"
 
 echo "== benchmark, quick mode (measures; never fails on a figure)"
-/usr/bin/python3 bench/instructions.py --quick
+bash bench/run.sh --quick
 
 echo "== integration and end-to-end tests"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/e2e
