@@ -15,6 +15,7 @@ PKGS=(
   python3-prometheus-client            # parses the manager's Prometheus output in tests
   curl procps clang-format             # demo self-check, process checks, format check
   chromium                             # the balancer-manager browser test (tests/browser)
+  wrk                                  # load for the memory test (test_memory.py)
 )
 # The demo's identity nodes (and its end-to-end test). Without it the demo falls
 # back to builtin nodes, so a failed install is reported, not fatal.
