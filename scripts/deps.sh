@@ -14,6 +14,7 @@ PKGS=(
   python3 python3-pytest               # integration tests (Debian's /usr/bin/python3)
   python3-prometheus-client            # parses the manager's Prometheus output in tests
   curl procps clang-format             # demo self-check, process checks, format check
+  chromium                             # the balancer-manager browser test (tests/browser)
 )
 # The demo's identity nodes (and its end-to-end test). Without it the demo falls
 # back to builtin nodes, so a failed install is reported, not fatal.
@@ -34,9 +35,9 @@ mapfile -t need < <(missing "${PKGS[@]}")
 mapfile -t want < <(missing "${OPTIONAL[@]}")
 if [ ${#need[@]} -eq 0 ] && [ ${#want[@]} -eq 0 ]; then
   echo "deps.sh: all packages present"
-  exit 0
+else
+  $SUDO apt-get update -qq
 fi
-$SUDO apt-get update -qq
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps.sh: installing ${need[*]}"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
@@ -45,4 +46,17 @@ if [ ${#want[@]} -gt 0 ]; then
   echo "deps.sh: installing ${want[*]}"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" ||
     echo "deps.sh: could not install ${want[*]}; the demo will use builtin nodes" >&2
+fi
+
+# The browser test drives chromium with playwright-core from npm (Node.js 20 or
+# later). The lock file pins it; nothing is downloaded but that package.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "deps.sh: installing nodejs npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+  echo "deps.sh: npm ci in tests/browser"
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "manager_edit.hpp"
+
 namespace isb {
 
 struct MemberSnapshot {
@@ -27,6 +29,15 @@ struct MemberSnapshot {
   std::uint64_t bytes_received = 0;
   std::int64_t error_time_us = 0;  // 0: never
   std::int64_t retry_us = 0;
+  std::string scheme;
+  std::string hostname;
+  int port = 0;
+  std::int64_t latency_ewma_us = 0;  // 0: no sample yet
+  std::uint64_t latency_sum_us = 0;
+  std::uint64_t latency_count = 0;
+  bool added = false;                // added at run time, not in the configuration
+  std::vector<FieldChange> differs;  // runtime values that differ from the configuration
+  MemberSettings settings;           // what the edit form starts from
 };
 
 struct BalancerSnapshot {
@@ -40,6 +51,12 @@ struct BalancerSnapshot {
   int max_attempts = 0;
   std::int64_t timeout_us = 0;
   std::uint64_t unavailable = 0;
+  std::string nonce;  // needed by every edit of this balancer
+  bool persist = false;
+  std::uint64_t edits = 0;
+  std::uint32_t free_slots = 0;
+  std::vector<FieldChange> differs;
+  std::vector<std::string> removed;  // configured members removed at run time
   std::vector<MemberSnapshot> members;
 };
 
@@ -47,6 +64,13 @@ struct ManagerSnapshot {
   std::string server;       // the virtual host name
   std::int64_t now_us = 0;  // when it was taken
   std::vector<BalancerSnapshot> balancers;
+  // For the HTML page only:
+  std::string action;        // the page's own path, where forms post
+  std::string script_nonce;  // CSP nonce of the page's one inline script
+  std::vector<std::string> lbmethods;
+  bool health_checks = false;  // show the mod_proxy_hcheck fields
+  std::vector<std::string> hc_methods;
+  std::string notice;  // the outcome of the edit just applied, if any
 };
 
 // The member's status as stock's page spells it ("Init Ok ", "Init Dis ", ...).
@@ -60,5 +84,7 @@ std::string render_html(const ManagerSnapshot& snap);
 std::string render_json(const ManagerSnapshot& snap);
 // Prometheus text exposition format 0.0.4.
 std::string render_prometheus(const ManagerSnapshot& snap);
+// Stock's xml=1 view (namespace http://httpd.apache.org), nonce included.
+std::string render_xml(const ManagerSnapshot& snap);
 
 }  // namespace isb

@@ -4,6 +4,7 @@
 #include <array>
 #include <cinttypes>
 #include <cstdio>
+#include <ctime>
 #include <type_traits>
 
 #include "manager_model.hpp"
@@ -155,36 +156,208 @@ std::string escape_html(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// The page's one script: every few seconds it fetches ?format=json and updates
+// the cells marked data-k, without reloading (so a half-filled form survives).
+constexpr const char* kRefreshScript = R"JS(
+(function () {
+  var every = 3000, stamp = document.getElementById('refreshed');
+  function cell(b, m, k) {
+    return document.querySelector('[data-b="' + CSS.escape(b) + '"][data-m="' + CSS.escape(m) +
+                                  '"] [data-k="' + k + '"]');
+  }
+  function put(el, text) { if (el && el.textContent !== String(text)) el.textContent = text; }
+  function refresh() {
+    fetch(window.location.pathname + '?format=json', {credentials: 'same-origin', cache: 'no-store'})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (doc) {
+        doc.balancers.forEach(function (b) {
+          put(document.querySelector('[data-bal="' + CSS.escape(b.name) + '"] [data-k="unavailable"]'),
+              b.unavailable);
+          b.members.forEach(function (m) {
+            var row = document.querySelector('[data-b="' + CSS.escape(b.name) + '"][data-m="' +
+                                             CSS.escape(m.name) + '"]');
+            if (!row) return;
+            put(cell(b.name, m.name, 'status'), m.status_text);
+            var st = cell(b.name, m.name, 'status');
+            if (st) st.className = m.usable ? 'ok' : 'down';
+            ['route', 'redirect', 'loadfactor', 'lbset', 'busy', 'elected', 'sticky', 'faults',
+             'bytes_sent', 'bytes_received'].forEach(function (k) { put(cell(b.name, m.name, k), m[k]); });
+            put(cell(b.name, m.name, 'latency'),
+                m.latency.ewma_ms === null ? '-' : m.latency.ewma_ms.toFixed(1));
+          });
+        });
+        put(stamp, 'updated ' + new Date().toLocaleTimeString());
+        stamp.className = 'fresh';
+      })
+      .catch(function (e) { put(stamp, 'refresh failed (' + e.message + ')'); stamp.className = 'down'; })
+      .finally(function () { setTimeout(refresh, every); });
+  }
+  setTimeout(refresh, every);
+})();
+)JS";
+
+constexpr std::array<std::pair<char, const char*>, 7> kEditableFlags = {{
+    {'I', "Ignore errors"},
+    {'N', "Drain"},
+    {'D', "Disabled"},
+    {'H', "Hot standby"},
+    {'R', "Hot spare"},
+    {'S', "Stopped"},
+    {'C', "Health check failed"},
+}};
+
+std::uint32_t letter_bit(char letter) {
+  switch (letter) {
+    case 'I':
+      return kIgnoreErrors;
+    case 'N':
+      return kDrain;
+    case 'D':
+      return kDisabled;
+    case 'H':
+      return kHotStandby;
+    case 'R':
+      return kHotSpare;
+    case 'S':
+      return kStopped;
+    default:
+      return kHcFail;
+  }
+}
+
+std::string format_time_us(std::int64_t us) {
+  if (us <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// Percent-encodes a query component.
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+// A configuration value in a "differs" note: escaped, and visible when empty.
+std::string shown(std::string_view value) {
+  return value.empty() ? std::string("(none)") : escape_html(value);
+}
+
+std::string latency_ms(std::int64_t ewma_us) {
+  if (ewma_us <= 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ewma_us) / 1000.0);
+  return buf;
+}
+
+}  // namespace
+
 std::string render_html(const ManagerSnapshot& snap) {
   std::string out;
   out +=
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>Balancer Manager</title>\n"
-      "<style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;"
-      "margin-bottom:1.5em}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:left}"
-      "th{background:#eee}.ok{color:#070}.down{color:#b00;font-weight:bold}</style>\n"
-      "</head><body>\n<h1>Load Balancer Manager for ";
+      "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
+      "table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;"
+      "padding:.25em .55em;text-align:left}th{background:#f0f0f0}td.n{text-align:right}"
+      ".ok{color:#075f07}.down{color:#b00;font-weight:bold}.diff{background:#fff4c2}"
+      ".fresh{color:#555}form.edit{display:flex;flex-wrap:wrap;gap:.4em 1em;align-items:center;"
+      "margin:.3em 0}fieldset{border:1px solid #ccc;margin:.4em 0}label{white-space:nowrap}"
+      "details{margin:.2em 0}.notice{background:#e8f5e9;border:1px solid #9c9;padding:.4em}"
+      "small{color:#555}</style>\n</head><body>\n<h1>Load Balancer Manager for ";
   out += escape_html(snap.server);
   out +=
-      "</h1>\n<p>Read-only in this version; machine-readable: <a href=\"?format=json\">JSON</a>, "
-      "<a href=\"?format=prometheus\">Prometheus</a>.</p>\n";
-  // One table cell; `text` is already escaped or a number.
-  auto td = [&out](std::string_view text, const char* cls = nullptr) {
-    out += cls ? "<td class=\"" : "<td>";
+      "</h1>\n<p><small>Machine-readable: <a href=\"?format=json\">JSON</a> &middot; "
+      "<a href=\"?format=prometheus\">Prometheus</a> &middot; <a href=\"?xml=1\">XML</a> "
+      "&middot; <span id=\"refreshed\" class=\"fresh\">live values refresh every 3 s"
+      "</span></small></p>\n";
+  if (!snap.notice.empty()) {
+    out += "<p class=\"notice\" role=\"status\">";
+    out += escape_html(snap.notice);
+    out += "</p>\n";
+  }
+  const std::string action = escape_html(snap.action);
+  auto td = [&out](std::string_view text, const char* cls = nullptr, const char* key = nullptr) {
+    out += "<td";
     if (cls) {
+      out += " class=\"";
       out += cls;
-      out += "\">";
+      out += '"';
     }
+    if (key) {
+      out += " data-k=\"";
+      out += key;
+      out += '"';
+    }
+    out += '>';
     out += text;
     out += "</td>";
   };
   auto num = [](auto v) { return std::to_string(v); };
+  auto hidden = [&out](const char* name, std::string_view value) {
+    out += "<input type=\"hidden\" name=\"";
+    out += name;
+    out += "\" value=\"";
+    out += escape_html(value);
+    out += "\">";
+  };
+  // An edit form's start: where it posts, and the balancer, member and nonce.
+  auto form_open = [&](const std::string& balancer, const std::string* member,
+                       std::string_view nonce) {
+    out += "<form class=\"edit\" method=\"post\" action=\"";
+    out += action;
+    out += "\">";
+    hidden("b", balancer);
+    if (member != nullptr) hidden("w", *member);
+    hidden("nonce", nonce);
+  };
+  auto input = [&out](const char* label, const char* name, std::string_view value,
+                      const char* extra) {
+    out += "<label>";
+    out += label;
+    out += " <input name=\"";
+    out += name;
+    out += "\" value=\"";
+    out += escape_html(value);
+    out += "\" ";
+    out += extra;
+    out += "></label>";
+  };
   for (const BalancerSnapshot& b : snap.balancers) {
-    out += "<h2>LoadBalancer Status for ";
+    const std::string bname = short_name(b.name);
+    out += "<section data-bal=\"";
     out += escape_html(b.name);
+    // Stock's page links each balancer and member as ?b=...&w=...&nonce=...;
+    // operator scripts (and httpd's own tests) read the nonce from these links.
+    const std::string link = action + "?b=" + escape_html(url_encode(bname)) +
+                             "&amp;nonce=" + escape_html(url_encode(b.nonce));
+    out += "\">\n<h2>LoadBalancer Status for <a href=\"";
+    out += link;
+    out += "\">";
+    out += escape_html(b.name);
+    out += "</a>";
     out +=
         "</h2>\n<table><tr><th>LB Method</th><th>StickySession</th><th>Failover</th>"
-        "<th>Maxattempts</th><th>Timeout</th><th>Unavailable</th></tr>\n<tr>";
+        "<th>Maxattempts</th><th>Timeout</th><th>Unavailable</th><th>Edits</th>"
+        "<th>Free slots</th><th>Persisted</th></tr>\n<tr>";
     std::string sticky = b.sticky_cookie.empty() ? "(None)" : escape_html(b.sticky_cookie);
     if (!b.sticky_path.empty() && b.sticky_path != b.sticky_cookie) {
       sticky += " | " + escape_html(b.sticky_path);
@@ -192,34 +365,208 @@ std::string render_html(const ManagerSnapshot& snap) {
     td(escape_html(b.lbmethod));
     td(sticky);
     td(b.nofailover ? "Off" : "On");
-    td(num(b.max_attempts));
-    td(num(b.timeout_us / 1000000));
-    td(num(b.unavailable));
+    td(num(b.max_attempts), "n");
+    td(num(b.timeout_us / 1000000), "n");
+    td(num(b.unavailable), "n", "unavailable");
+    td(num(b.edits), "n");
+    td(num(b.free_slots), "n");
+    td(b.persist ? "yes (BalancerPersist On)" : "no");
+    out += "</tr></table>\n";
+    if (!b.differs.empty() || !b.removed.empty()) {
+      out += "<p class=\"diff\">Differs from the configuration file: ";
+      bool first = true;
+      for (const FieldChange& c : b.differs) {
+        out += first ? "" : "; ";
+        first = false;
+        out += escape_html(c.field) + " " + shown(c.before) + " &rarr; " + shown(c.after);
+      }
+      for (const std::string& r : b.removed) {
+        out += first ? "" : "; ";
+        first = false;
+        out += "member " + escape_html(r) + " removed";
+      }
+      out += "</p>\n";
+    }
     out +=
-        "</tr></table>\n<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th>"
-        "<th>Factor</th><th>Set</th><th>Status</th><th>Busy</th><th>Elected</th><th>Sticky</th>"
-        "<th>Faults</th><th>To</th><th>From</th></tr>\n";
+        "<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th>"
+        "<th>Set</th><th>Status</th><th>Busy</th><th>Elected</th><th>Sticky</th>"
+        "<th>Errors</th><th>To</th><th>From</th><th>Latency ms</th><th>Last error</th>"
+        "<th>Config</th></tr>\n";
     for (const MemberSnapshot& m : b.members) {
+      out += "<tr data-b=\"";
+      out += escape_html(b.name);
+      out += "\" data-m=\"";
+      out += escape_html(m.name);
+      out += "\">";
+      td("<a href=\"" + action + "?b=" + escape_html(url_encode(bname)) +
+         "&amp;w=" + escape_html(url_encode(m.name)) +
+         "&amp;nonce=" + escape_html(url_encode(b.nonce)) + "\">" + escape_html(m.name) + "</a>");
+      td(escape_html(m.route), nullptr, "route");
+      td(escape_html(m.redirect), nullptr, "redirect");
       std::string factor;
       append_loadfactor(factor, m.weight);
-      out += "<tr>";
-      td(escape_html(m.name));
-      td(escape_html(m.route));
-      td(escape_html(m.redirect));
-      td(factor);
-      td(num(m.lbset));
-      td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down");
-      td(num(m.busy));
-      td(num(m.elected));
-      td(num(m.sticky));
-      td(num(m.faults));
-      td(num(m.bytes_sent));
-      td(num(m.bytes_received));
+      td(factor, "n", "loadfactor");
+      td(num(m.lbset), "n", "lbset");
+      td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down", "status");
+      td(num(m.busy), "n", "busy");
+      td(num(m.elected), "n", "elected");
+      td(num(m.sticky), "n", "sticky");
+      td(num(m.faults), "n", "faults");
+      td(num(m.bytes_sent), "n", "bytes_sent");
+      td(num(m.bytes_received), "n", "bytes_received");
+      td(latency_ms(m.latency_ewma_us), "n", "latency");
+      td(format_time_us(m.error_time_us));
+      std::string config;
+      if (m.added) {
+        config = "added at run time";
+      } else if (m.differs.empty()) {
+        config = "as configured";
+      } else {
+        for (const FieldChange& c : m.differs) {
+          if (!config.empty()) config += "; ";
+          config += escape_html(c.field) + ": " + shown(c.before) + " &rarr; " + shown(c.after);
+        }
+      }
+      td(config, m.added || !m.differs.empty() ? "diff" : nullptr);
       out += "</tr>\n";
     }
     out += "</table>\n";
+
+    // One edit form per member, as stock's worker page has, plus removal.
+    for (const MemberSnapshot& m : b.members) {
+      out += "<details><summary>Edit ";
+      out += escape_html(m.name);
+      out += "</summary>\n";
+      form_open(bname, &m.name, b.nonce);
+      input("Load factor", "w_lf", format_loadfactor(m.settings.lbfactor),
+            "size=\"5\" inputmode=\"decimal\"");
+      input("LB set", "w_ls", std::to_string(m.settings.lbset), "size=\"3\" inputmode=\"numeric\"");
+      input("Route", "w_wr", m.settings.route, "size=\"14\" maxlength=\"63\"");
+      input("Route redirect", "w_rr", m.settings.redirect, "size=\"14\" maxlength=\"63\"");
+      out += "<fieldset><legend>Status</legend>";
+      for (const auto& [letter, label] : kEditableFlags) {
+        if (letter == 'C' && !snap.health_checks) continue;
+        const bool on = (m.settings.status & letter_bit(letter)) != 0;
+        out += "<label>";
+        out += label;
+        out += ": <select name=\"w_status_";
+        out += letter;
+        out += "\"><option value=\"0\"";
+        out += on ? "" : " selected";
+        out += ">off</option><option value=\"1\"";
+        out += on ? " selected" : "";
+        out += ">on</option></select></label> ";
+      }
+      out += "</fieldset>";
+      if (snap.health_checks) {
+        out += "<fieldset><legend>Health check</legend>";
+        out += "<label>Method <select name=\"w_hm\">";
+        for (const std::string& hm : snap.hc_methods) {
+          out += "<option";
+          out += hm == m.settings.hc_method ? " selected" : "";
+          out += ">";
+          out += escape_html(hm);
+          out += "</option>";
+        }
+        out += "</select></label> ";
+        input("Interval ms", "w_hi", std::to_string(m.settings.hc_interval_ms), "size=\"7\"");
+        input("Passes", "w_hp", std::to_string(m.settings.hc_passes), "size=\"3\"");
+        input("Fails", "w_hf", std::to_string(m.settings.hc_fails), "size=\"3\"");
+        input("URI", "w_hu", m.settings.hc_uri, "size=\"16\" maxlength=\"63\"");
+        input("Expr", "w_he", m.settings.hc_expr, "size=\"10\" maxlength=\"15\"");
+        out += "</fieldset>";
+      }
+      out += "<button type=\"submit\">Update member</button></form>\n";
+      form_open(bname, &m.name, b.nonce);
+      hidden("w_remove", "1");
+      out += "<button type=\"submit\">Remove this member</button></form></details>\n";
+    }
+
+    // The balancer's own settings and "add a member", as stock's balancer form.
+    out += "<details><summary>Edit balancer settings or add a member</summary>\n";
+    form_open(bname, nullptr, b.nonce);
+    out += "<label>LB method <select name=\"b_lbm\">";
+    for (const std::string& lbm : snap.lbmethods) {
+      out += "<option";
+      out += lbm == b.lbmethod ? " selected" : "";
+      out += ">";
+      out += escape_html(lbm);
+      out += "</option>";
+    }
+    out += "</select></label> ";
+    input("Timeout s", "b_tmo", std::to_string(b.timeout_us / 1000000), "size=\"5\"");
+    input("Failover attempts", "b_max", std::to_string(b.max_attempts), "size=\"3\"");
+    out += "<label>Failover <select name=\"b_sforce\"><option value=\"0\"";
+    out += b.nofailover ? "" : " selected";
+    out += ">On</option><option value=\"1\"";
+    out += b.nofailover ? " selected" : "";
+    out += ">Off</option></select></label> ";
+    std::string ss = b.sticky_cookie;
+    if (b.sticky_path != b.sticky_cookie) ss += "|" + b.sticky_path;
+    input("Sticky session ('-' for none)", "b_ss", ss, "size=\"24\" maxlength=\"63\"");
+    input("Add member URL", "b_nwrkr", "",
+          "size=\"30\" maxlength=\"255\" placeholder=\"https://host:port\"");
+    out +=
+        "<label>Add it <input type=\"checkbox\" name=\"b_wyes\" value=\"1\"></label>"
+        "<button type=\"submit\">Update balancer</button></form></details>\n</section>\n";
   }
-  out += "</body></html>\n";
+  out += "<script nonce=\"";
+  out += escape_html(snap.script_nonce);
+  out += "\">";
+  out += kRefreshScript;
+  out += "</script>\n</body></html>\n";
+  return out;
+}
+
+std::string render_xml(const ManagerSnapshot& snap) {
+  std::string out = "<?xml version='1.0' encoding='UTF-8' ?>\n";
+  out += "<httpd:manager xmlns:httpd='http://httpd.apache.org'>\n  <httpd:balancers>\n";
+  auto el = [&out](int indent, const char* name, std::string_view value) {
+    out.append(static_cast<std::size_t>(indent), ' ');
+    out += "<httpd:";
+    out += name;
+    out += '>';
+    out += escape_html(value);
+    out += "</httpd:";
+    out += name;
+    out += ">\n";
+  };
+  for (const BalancerSnapshot& b : snap.balancers) {
+    out += "    <httpd:balancer>\n";
+    el(6, "name", b.name);
+    el(6, "nonce", b.nonce);
+    if (!b.sticky_cookie.empty()) {
+      el(6, "stickysession", b.sticky_cookie);
+      el(6, "nofailover", b.nofailover ? "On" : "Off");
+    }
+    el(6, "timeout", std::to_string(b.timeout_us / 1000000));
+    el(6, "maxattempts", std::to_string(b.max_attempts));
+    el(6, "lbmethod", b.lbmethod);
+    out += "      <httpd:workers>\n";
+    for (const MemberSnapshot& m : b.members) {
+      out += "        <httpd:worker>\n";
+      el(10, "name", m.name);
+      el(10, "scheme", m.scheme);
+      el(10, "hostname", m.hostname);
+      std::string factor;
+      append_loadfactor(factor, m.weight);
+      el(10, "loadfactor", factor);
+      el(10, "port", std::to_string(m.port));
+      el(10, "status", status_text(m.status));
+      el(10, "retries", std::to_string(m.retries));
+      el(10, "transferred", std::to_string(m.bytes_sent));
+      el(10, "read", std::to_string(m.bytes_received));
+      el(10, "elected", std::to_string(m.elected));
+      el(10, "route", m.route);
+      el(10, "redirect", m.redirect);
+      el(10, "busy", std::to_string(m.busy));
+      el(10, "lbset", std::to_string(m.lbset));
+      el(10, "retry", std::to_string(m.retry_us / 1000000));
+      out += "        </httpd:worker>\n";
+    }
+    out += "      </httpd:workers>\n    </httpd:balancer>\n";
+  }
+  out += "  </httpd:balancers>\n</httpd:manager>\n";
   return out;
 }
 
@@ -277,7 +624,13 @@ void append_array(std::string& out, const std::vector<T>& items, Write write) {
   out += ']';
 }
 
-void member_json(std::string& out, const MemberSnapshot& m) {
+void change_json(std::string& out, const FieldChange& c) {
+  JsonObject o(out);
+  o.str("field", c.field).str("config", c.before).str("now", c.after);
+  o.close();
+}
+
+void member_json(std::string& out, const MemberSnapshot& m, bool with_health_checks) {
   JsonObject o(out);
   o.str("name", m.name).str("route", m.route).str("redirect", m.redirect);
   o.boolean("usable", is_usable(m.status));
@@ -290,10 +643,32 @@ void member_json(std::string& out, const MemberSnapshot& m) {
   o.unum("sticky", m.sticky).unum("faults", m.faults).num("retries", m.retries);
   o.unum("bytes_sent", m.bytes_sent).unum("bytes_received", m.bytes_received);
   o.num("error_time_us", m.error_time_us).num("retry_us", m.retry_us);
+  o.str("status_text", status_text(m.status));
+  o.name("latency");
+  JsonObject lat(out);
+  if (m.latency_ewma_us > 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(m.latency_ewma_us) / 1000.0);
+    lat.name("ewma_ms") += buf;
+  } else {
+    lat.name("ewma_ms") += "null";
+  }
+  lat.unum("sum_us", m.latency_sum_us).unum("count", m.latency_count);
+  lat.close();
+  o.boolean("added", m.added);
+  append_array(o.name("differs"), m.differs, change_json);
+  if (with_health_checks) {
+    o.name("health_check");
+    JsonObject hc(out);
+    hc.str("method", m.settings.hc_method).num("interval_ms", m.settings.hc_interval_ms);
+    hc.num("passes", m.settings.hc_passes).num("fails", m.settings.hc_fails);
+    hc.str("uri", m.settings.hc_uri).str("expr", m.settings.hc_expr);
+    hc.close();
+  }
   o.close();
 }
 
-void balancer_json(std::string& out, const BalancerSnapshot& b) {
+void balancer_json(std::string& out, const BalancerSnapshot& b, bool with_health_checks) {
   JsonObject o(out);
   o.str("name", b.name).str("lbmethod", b.lbmethod);
   o.name("sticky");
@@ -304,7 +679,14 @@ void balancer_json(std::string& out, const BalancerSnapshot& b) {
   o.boolean("nofailover", b.nofailover).boolean("forcerecovery", b.forcerecovery);
   o.num("maxattempts", b.max_attempts).num("timeout_us", b.timeout_us);
   o.unum("unavailable", b.unavailable);
-  append_array(o.name("members"), b.members, member_json);
+  o.str("nonce", b.nonce).boolean("persist", b.persist).unum("edits", b.edits);
+  o.unum("free_slots", b.free_slots);
+  append_array(o.name("differs"), b.differs, change_json);
+  append_array(o.name("removed"), b.removed,
+               [](std::string& to, const std::string& name) { append_json_string(to, name); });
+  append_array(o.name("members"), b.members, [&](std::string& to, const MemberSnapshot& m) {
+    member_json(to, m, with_health_checks);
+  });
   o.close();
 }
 
@@ -314,7 +696,10 @@ std::string render_json(const ManagerSnapshot& snap) {
   std::string out;
   JsonObject o(out);
   o.str("schema", "isbalancer.manager/1").str("server", snap.server).num("time_us", snap.now_us);
-  append_array(o.name("balancers"), snap.balancers, balancer_json);
+  append_array(o.name("balancers"), snap.balancers,
+               [&](std::string& to, const BalancerSnapshot& b) {
+                 balancer_json(to, b, snap.health_checks);
+               });
   o.close();
   out += '\n';
   return out;
@@ -367,6 +752,11 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
     }
     return s;
   };
+  auto seconds = [](std::int64_t us) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(us) / 1e6);
+    return std::string(buf);
+  };
   member_metric(
       {"isbalancer_member_up", "gauge", "1 if the member can take requests, else 0."},
       [&](const MemberSnapshot& m) { return std::string(is_usable(m.status) ? "1" : "0"); });
@@ -392,15 +782,40 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
   member_metric(
       {"isbalancer_member_received_bytes_total", "counter", "Bytes received from the member."},
       [&](const MemberSnapshot& m) { return num(m.bytes_received); });
-  header({"isbalancer_balancer_unavailable_total", "counter",
-          "Requests answered 503 because no member could take them."});
+  member_metric({"isbalancer_member_latency_ewma_seconds", "gauge",
+                 "Moving average (weight 1/8) of the time from the pick to the end of the "
+                 "proxied exchange; 0 before the first request."},
+                [&](const MemberSnapshot& m) { return seconds(m.latency_ewma_us); });
+  header({"isbalancer_member_latency_seconds", "summary",
+          "Time from the pick to the end of the proxied exchange."});
   for (const BalancerSnapshot& b : snap.balancers) {
-    out += "isbalancer_balancer_unavailable_total{balancer=";
-    append_label(out, short_name(b.name));
-    out += "} ";
-    append_uint(out, b.unavailable);
-    out += '\n';
+    for (const MemberSnapshot& m : b.members) {
+      out += "isbalancer_member_latency_seconds_sum";
+      member_labels(b, m);
+      out += seconds(static_cast<std::int64_t>(m.latency_sum_us));
+      out += "\nisbalancer_member_latency_seconds_count";
+      member_labels(b, m);
+      append_uint(out, m.latency_count);
+      out += '\n';
+    }
   }
+  auto balancer_metric = [&](const Metric& metric, auto value_of) {
+    header(metric);
+    for (const BalancerSnapshot& b : snap.balancers) {
+      out += metric.name;
+      out += "{balancer=";
+      append_label(out, short_name(b.name));
+      out += "} ";
+      append_uint(out, value_of(b));
+      out += '\n';
+    }
+  };
+  balancer_metric({"isbalancer_balancer_edits_total", "counter",
+                   "balancer-manager edits applied to the balancer."},
+                  [](const BalancerSnapshot& b) { return b.edits; });
+  balancer_metric({"isbalancer_balancer_unavailable_total", "counter",
+                   "Requests answered 503 because no member could take them."},
+                  [](const BalancerSnapshot& b) { return b.unavailable; });
   return out;
 }
 

@@ -23,4 +23,10 @@ std::span<const std::string_view> selector_names() noexcept {
   return kNames;
 }
 
+const Selector* selector_at(std::size_t index) noexcept {
+  static const std::array<const Selector*, kNames.size()> kByIndex = {
+      &byrequests_selector(), &bybusyness_selector(), &bytraffic_selector()};
+  return index < kByIndex.size() ? kByIndex[index] : nullptr;
+}
+
 }  // namespace isb

@@ -40,4 +40,8 @@ const Selector* find_selector(std::string_view name) noexcept;
 // Every selector name, for documentation and error messages.
 std::span<const std::string_view> selector_names() noexcept;
 
+// The selector named selector_names()[index], or nullptr past the end. Lets shared
+// memory name a selector by a small number.
+const Selector* selector_at(std::size_t index) noexcept;
+
 }  // namespace isb

@@ -12,7 +12,10 @@
 //   +--------------------------------------------+
 //   | member slot 0   | MemberCounters   | host  |   host = member_host_bytes, the
 //   | member slot 1 ...                          |   httpd layer's proxy_worker_shared
-//   +--------------------------------------------+ total_bytes()
+//   +--------------------------------------------+
+//   | process row 0 | ProcessRow | held[member_capacity] |  the busy ledger: which
+//   | process row 1 ...                          |   process holds how many of each
+//   +--------------------------------------------+ total_bytes()   member's busy count
 //
 // Slots are addressed by index, never by pointer: each process may map the segment
 // at a different address. The core never looks inside a host area; it only hands
@@ -21,6 +24,15 @@
 // Concurrency contract: counters are lock-free std::atomic and may be updated by any
 // thread of any process at any time. The header is written once, by the parent,
 // before any child exists; after that only `generation` changes.
+//
+// The busy ledger: `busy` is raised when a request is sent to a member and lowered
+// when the request ends. A child killed mid-request (kill -9, a crash) never lowers
+// it, and a busy count that stays up for good skews bybusyness and the manager. So
+// each child process claims a row (claim_process_row) and records, per member, the
+// busy counts it holds; a row whose owner died is given back by the parent
+// (reclaim_dead_rows), and a child that exits normally releases its own row.
+// Only the owner writes its row's `held` counts, and a row is reclaimed only once
+// its owner is dead, so owner and reclaimer never race on them.
 #pragma once
 
 #include <atomic>
@@ -33,7 +45,10 @@ namespace isb {
 
 inline constexpr std::size_t kSlotAlign = 64;
 inline constexpr std::uint64_t kSegmentMagic = 0x3130'4D48'5342'5349ULL;  // "ISBSHM01"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 3;
+// Ledger rows are bounded whatever the MPM's process limit: a process without a
+// row still counts busy, it is only not reclaimed if it dies mid-request.
+inline constexpr std::uint32_t kMaxProcessRows = 4096;
 
 // Per-member runtime counters shared by every child.
 struct alignas(kSlotAlign) MemberCounters {
@@ -47,28 +62,96 @@ struct alignas(kSlotAlign) MemberCounters {
   std::atomic<std::uint64_t> sticky{0};
   // Times this module put the member into error (failonstatus, failontimeout).
   std::atomic<std::uint64_t> faults{0};
-  // Room for what comes next without a layout change: latency EWMA, live
-  // sessions, slow-start and outlier-ejection timestamps. Zero until used.
-  std::atomic<std::uint64_t> reserved[11]{};
+  // Whether the slot holds a member: see slot_word() below.
+  std::atomic<std::uint64_t> slot{0};
+  // Time from the pick to the end of the proxied exchange, in µs: an
+  // exponentially weighted moving average (weight 1/8), and sum and count.
+  std::atomic<std::int64_t> latency_ewma_us{0};
+  std::atomic<std::uint64_t> latency_sum_us{0};
+  std::atomic<std::uint64_t> latency_count{0};
+  // Room for what comes next without a layout change: live sessions, slow-start
+  // and outlier-ejection timestamps. Zero until used.
+  std::atomic<std::uint64_t> reserved[7]{};
 };
+
+// A member slot's life: free (never used, or a removed member's slot given back),
+// claimed (an add is filling it), active (a member of its balancer), removed.
+// The incarnation counts how often the slot was (re)filled, so a process can tell
+// a new member in an old slot from the one it knew.
+enum class SlotState : std::uint64_t { kFree = 0, kClaimed = 1, kActive = 2, kRemoved = 3 };
+
+constexpr std::uint64_t slot_word(SlotState state, std::uint64_t incarnation) noexcept {
+  return incarnation << 2 | static_cast<std::uint64_t>(state);
+}
+constexpr SlotState slot_state(std::uint64_t word) noexcept {
+  return static_cast<SlotState>(word & 3);
+}
+constexpr std::uint64_t slot_incarnation(std::uint64_t word) noexcept {
+  return word >> 2;
+}
 
 // Per-balancer runtime counters shared by every child.
 struct alignas(kSlotAlign) BalancerCounters {
   // Requests that found no usable member and got 503.
   std::atomic<std::uint64_t> unavailable{0};
-  std::atomic<std::uint64_t> reserved[7]{};
+  // Bumped after every change to the set of members (add, remove); each process
+  // rebuilds its member list when it sees a new value.
+  std::atomic<std::uint64_t> members_version{0};
+  // The balancer's selector, as an index into selector_names() plus one; 0 means
+  // "as configured". Written by balancer-manager edits, read per request.
+  std::atomic<std::uint32_t> selector{0};
+  // The PID of the process applying an edit to this balancer, or 0.
+  std::atomic<std::int32_t> edit_owner{0};
+  // Edits applied since the segment was created.
+  std::atomic<std::uint64_t> edits{0};
+  // This balancer's member slots: [first_member, first_member + member_slots).
+  // Written once by the parent before any child exists.
+  std::uint32_t first_member = 0;
+  std::uint32_t member_slots = 0;
+  std::atomic<std::uint64_t> reserved[3]{};
 };
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(sizeof(MemberCounters) == 2 * kSlotAlign);
+
+// Folds one latency sample into the member's figures.
+inline void record_latency(MemberCounters& c, std::int64_t sample_us) noexcept {
+  if (sample_us < 0) sample_us = 0;
+  std::int64_t old = c.latency_ewma_us.load(std::memory_order_relaxed);
+  std::int64_t next = 0;
+  do {
+    next = old == 0 ? sample_us : old + (sample_us - old) / 8;
+    if (next == 0) next = 1;  // 0 means "no sample yet"
+  } while (!c.latency_ewma_us.compare_exchange_weak(old, next, std::memory_order_relaxed));
+  c.latency_sum_us.fetch_add(static_cast<std::uint64_t>(sample_us), std::memory_order_relaxed);
+  c.latency_count.fetch_add(1, std::memory_order_relaxed);
+}
 static_assert(sizeof(BalancerCounters) == kSlotAlign);
+
+// The head of one busy-ledger row; `member_capacity` std::atomic<std::int32_t>
+// held counts follow it.
+struct alignas(kSlotAlign) ProcessRow {
+  // PID of the process that owns the row; 0: free.
+  std::atomic<std::int64_t> owner{0};
+  std::atomic<std::uint64_t> reserved[7]{};
+};
+static_assert(sizeof(ProcessRow) == kSlotAlign);
+static_assert(std::atomic<std::int32_t>::is_always_lock_free);
+
+// One busy count taken for one request; give it back with SharedState::release_busy.
+struct BusyTicket {
+  MemberCounters* counters;
+  std::atomic<std::int32_t>* held;  // nullptr: the process has no ledger row
+};
 
 struct SegmentGeometry {
   std::uint32_t balancer_capacity = 0;
   std::uint32_t member_capacity = 0;
   std::uint32_t balancer_host_bytes = 0;
   std::uint32_t member_host_bytes = 0;
+  // Busy-ledger rows: enough for every process that can be alive at once.
+  std::uint32_t process_capacity = 0;
 
   bool operator==(const SegmentGeometry&) const = default;
 };
@@ -81,6 +164,7 @@ struct alignas(kSlotAlign) SegmentHeader {
   SegmentGeometry geometry;
   std::uint32_t balancer_slot_bytes;
   std::uint32_t member_slot_bytes;
+  std::uint32_t process_row_bytes;
   // Identifies the configuration the slots were filled from; a graceful restart
   // keeps the segment only when this is unchanged.
   std::uint64_t config_fingerprint;
@@ -118,6 +202,36 @@ class SharedState {
     return balancer_slot(i) + sizeof(BalancerCounters);
   }
 
+  // Busy ledger (see the top of this file). Claims a free row for process `pid`;
+  // nothing when every row is taken or `pid` is not positive.
+  std::optional<std::uint32_t> claim_process_row(std::int64_t pid) const noexcept;
+  // The owner leaves: whatever it still holds goes back, then the row is free.
+  void release_process_row(std::uint32_t row) const noexcept;
+  // Gives back the rows of owners that `alive` says are gone; returns the busy
+  // counts given back. Run by one process at a time (httpd's parent).
+  std::int64_t reclaim_dead_rows(bool (*alive)(std::int64_t pid)) const noexcept;
+  ProcessRow& process_row(std::uint32_t row) const noexcept {
+    return *reinterpret_cast<ProcessRow*>(process_row_at(row));
+  }
+  std::atomic<std::int32_t>& held(std::uint32_t row, std::uint32_t member) const noexcept {
+    return reinterpret_cast<std::atomic<std::int32_t>*>(process_row_at(row) +
+                                                        sizeof(ProcessRow))[member];
+  }
+
+  // One request in flight on `member`, recorded in `row` when there is one.
+  BusyTicket acquire_busy(std::optional<std::uint32_t> row, std::uint32_t member) const noexcept {
+    BusyTicket t{&this->member(member), row ? &held(*row, member) : nullptr};
+    // busy first, then held: a process killed between the two leaves at most one
+    // count up, and a reclaim never takes back more than was added.
+    t.counters->busy.fetch_add(1, std::memory_order_relaxed);
+    if (t.held) t.held->fetch_add(1, std::memory_order_relaxed);
+    return t;
+  }
+  static void release_busy(const BusyTicket& t) noexcept {
+    if (t.held) t.held->fetch_sub(1, std::memory_order_relaxed);
+    t.counters->busy.fetch_sub(1, std::memory_order_relaxed);
+  }
+
  private:
   explicit SharedState(void* base) noexcept : base_(base) {}
   // Inline: these run several times per request.
@@ -130,6 +244,10 @@ class SharedState {
     return static_cast<std::byte*>(base_) + h.header_bytes +
            std::size_t{h.geometry.balancer_capacity} * h.balancer_slot_bytes +
            std::size_t{i} * h.member_slot_bytes;
+  }
+  std::byte* process_row_at(std::uint32_t row) const noexcept {
+    const SegmentHeader& h = header();
+    return member_slot(h.geometry.member_capacity) + std::size_t{row} * h.process_row_bytes;
   }
 
   void* base_;

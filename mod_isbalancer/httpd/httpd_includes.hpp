@@ -13,6 +13,7 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <mod_proxy.h>
+#include <mpm_common.h>
 
 extern "C" {
 extern module AP_MODULE_DECLARE_DATA isbalancer_module;

@@ -6,8 +6,17 @@
 #include <vector>
 
 #include <ap_mpm.h>
+#include <apr_general.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+
+#include "../core/selector.hpp"
 #include "log_ids.hpp"
+#include "members.hpp"
+#include "persist.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
 #include "request_path.hpp"
@@ -88,6 +97,8 @@ struct Inventory {
     proxy_balancer* first;
     std::vector<proxy_balancer*> copies;
     std::uint32_t slot;
+    server_rec* server;
+    proxy_server_conf* conf;
   };
   std::vector<BalancerEntry> balancers;
   std::vector<proxy_worker*> workers;
@@ -110,7 +121,7 @@ Inventory take_inventory(server_rec* main_server, module* proxy) {
         continue;
       }
       balancer_of.emplace(b->s, inv.balancers.size());
-      inv.balancers.push_back({b, {}, static_cast<std::uint32_t>(inv.balancers.size())});
+      inv.balancers.push_back({b, {}, static_cast<std::uint32_t>(inv.balancers.size()), s, conf});
       inv.fingerprint = fingerprint(inv.fingerprint, *b);
       auto** ws = reinterpret_cast<proxy_worker**>(b->workers->elts);
       for (int j = 0; j < b->workers->nelts; ++j) {
@@ -140,6 +151,84 @@ std::optional<Segment> create_segment(std::size_t bytes, server_rec* s) {
   auto addr = reinterpret_cast<std::uintptr_t>(apr_shm_baseaddr_get(shm));
   addr = (addr + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
   return Segment{shm, reinterpret_cast<void*>(addr), bytes};
+}
+
+// A random nonce in the UUID format stock's page and scripts expect.
+bool make_nonce(char (&out)[APR_UUID_FORMATTED_LENGTH + 1]) noexcept {
+  unsigned char r[16];
+  if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS) return false;
+  r[6] = static_cast<unsigned char>((r[6] & 0x0f) | 0x40);  // version 4
+  r[8] = static_cast<unsigned char>((r[8] & 0x3f) | 0x80);  // variant 1
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t o = 0;
+  for (std::size_t i = 0; i < sizeof r; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = kHex[r[i] >> 4];
+    out[o++] = kHex[r[i] & 15];
+  }
+  out[o] = '\0';
+  return true;
+}
+
+// Replays saved edits on a fresh segment, through the same validation as an
+// operator's edit. What no longer fits the configuration is logged and skipped.
+void replay_edits(server_rec* s, const SharedState& state, const std::vector<SavedEdit>& edits,
+                  bool from_file, apr_pool_t* p) {
+  const EditRules rules{selector_names(), process_state().health_checks};
+  int applied = 0;
+  int skipped = 0;
+  for (const SavedEdit& saved : edits) {
+    EditError err;
+    auto e = parse_edit(saved.fields, rules, err);
+    LocalBalancer* lb = e ? find_local_in_scope(saved.scope, e->balancer) : nullptr;
+    if (lb != nullptr && from_file && !lb->persist) continue;
+    ApplyOutcome out;
+    if (!e) {
+      out = {HTTP_BAD_REQUEST, err.field, err.message, {}};
+    } else if (lb == nullptr) {
+      out = {HTTP_NOT_FOUND, "b", "no such balancer in this configuration", {}};
+    } else {
+      out = apply_edit(*lb, state, *e, p);
+    }
+    if (out.status != HTTP_OK) {
+      ++skipped;
+      const std::string form = encode_form(saved.fields);
+      ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                   ISB_LOGNO(00022) "runtime edit '%s' (%s) no longer applies: %s %s; skipped",
+                   form.c_str(), saved.scope.c_str(), out.field.c_str(), out.message.c_str());
+      continue;
+    }
+    ++applied;
+  }
+  if (applied + skipped > 0) {
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 ISB_LOGNO(00023) "restored %d runtime edits from %s (%d skipped)", applied,
+                 from_file ? state_file_path(p) : "the previous generation", skipped);
+  }
+}
+
+// Busy-ledger rows: one per child that can be alive at once. Old-generation
+// children finishing after a graceful restart and a killed child not yet reclaimed
+// can overlap with the children of the MPM's limit, hence twice it and a margin.
+std::uint32_t process_rows() noexcept {
+  int limit = 0;
+  if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit) != APR_SUCCESS || limit <= 0) limit = 16;
+  const auto rows = 2 * static_cast<std::uint64_t>(limit) + 16;
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(rows, kMaxProcessRows));
+}
+
+apr_status_t release_process_row(void*) noexcept {
+  ProcessState& ps = process_state();
+  if (ps.shared && ps.process_row) ps.shared->release_process_row(*ps.process_row);
+  ps.process_row.reset();
+  return APR_SUCCESS;
+}
+
+// A pid the parent may still see as alive while the MPM has not reaped it yet;
+// it is reclaimed a second later. Pid reuse by an unrelated process only delays
+// the reclaim until that process exits.
+bool process_alive(std::int64_t pid) noexcept {
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
 }  // namespace
@@ -172,7 +261,7 @@ int pre_config(apr_pool_t* /*pconf*/, apr_pool_t* plog, apr_pool_t* /*ptemp*/) n
   return OK;
 }
 
-int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
+int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
                 server_rec* s) noexcept {
   // httpd runs post_config twice at start-up; the first is a dry run.
   if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
@@ -192,7 +281,8 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
 
     SegmentGeometry geometry{static_cast<std::uint32_t>(inv.balancers.size()), inv.member_capacity,
                              static_cast<std::uint32_t>(sizeof(proxy_balancer_shared)),
-                             static_cast<std::uint32_t>(sizeof(proxy_worker_shared))};
+                             static_cast<std::uint32_t>(sizeof(proxy_worker_shared)),
+                             process_rows()};
     auto bytes = SharedState::bytes_needed(geometry);
     if (!bytes) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
@@ -218,8 +308,8 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
         auto gen = state->header().generation.fetch_add(1) + 1;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      ISB_LOGNO(00008) "configuration unchanged: keeping the shared state of "
-                                      "%" APR_SIZE_T_FMT " members (generation %llu)",
-                     static_cast<apr_size_t>(inv.workers.size()), static_cast<unsigned long long>(gen));
+                                      "%" APR_SIZE_T_FMT " members (generation %" APR_UINT64_T_FMT ")",
+                     static_cast<apr_size_t>(inv.workers.size()), static_cast<apr_uint64_t>(gen));
       } else {
         // Children of the old generation keep their own mapping until they exit.
         apr_shm_destroy(old->shm);
@@ -249,15 +339,45 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     }
 
     // Move each balancer's and member's mod_proxy struct into its slot. A slot
-    // that already holds the same member (same name hash) is re-used as it is.
+    // that already holds the same member (same name hash) is re-used as it is,
+    // runtime edits included. What the configuration says is noted first.
+    const bool fresh = state->header().generation.load() == 0;
+    const bool health_checks = ap_find_linked_module("mod_proxy_hcheck.c") != nullptr;
+    auto& locals = local_balancers();
+    locals.clear();
     std::uint32_t member = 0;
     std::unordered_map<const proxy_worker*, bool> shared_worker;
     for (auto& e : inv.balancers) {
       proxy_balancer* b = e.first;
+      auto lb = std::make_unique<LocalBalancer>();
+      lb->main = b;
+      lb->copies = e.copies;
+      lb->server = e.server;
+      lb->conf = e.conf;
+      lb->slot = e.slot;
+      lb->first_member = member;
+      lb->scope = std::string(e.server->server_hostname ? e.server->server_hostname : "") + ":" +
+                  std::to_string(e.server->port);
+      lb->persist = e.conf->bal_persist != 0;
+      lb->configured_balancer = read_settings(*b);
+      // Stock default: as many failover attempts as there are other members.
+      if (!b->s->max_attempts_set && b->workers->nelts > 1) {
+        b->s->max_attempts = b->workers->nelts - 1;
+        b->s->max_attempts_set = 1;
+        lb->configured_balancer.max_attempts = b->s->max_attempts;
+      }
       auto* bshm = static_cast<proxy_balancer_shared*>(state->balancer_host(e.slot));
       apr_status_t rv = api.share_balancer(b, bshm, static_cast<int>(e.slot));
       if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ISB_LOGNO(00006) "cannot share balancer %s",
+                     b->s->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      // share_balancer gives a fresh balancer a nonce from a non-cryptographic
+      // generator; ours replaces it. A kept segment keeps its nonce.
+      if (fresh && !make_nonce(b->s->nonce)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ISB_LOGNO(00021) "no random bytes for the balancer-manager nonce of %s",
                      b->s->name);
         return HTTP_INTERNAL_SERVER_ERROR;
       }
@@ -268,6 +388,7 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
       auto** ws = reinterpret_cast<proxy_worker**>(b->workers->elts);
       for (int j = 0; j < b->workers->nelts; ++j) {
         if (!shared_worker.emplace(ws[j], true).second) continue;
+        MemberSettings configured = read_settings(*ws[j]->s);
         auto* wshm = static_cast<proxy_worker_shared*>(state->member_host(member));
         rv = api.share_worker(ws[j], wshm, static_cast<int>(member));
         if (rv != APR_SUCCESS) {
@@ -276,16 +397,35 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
                        b->s->name);
           return HTTP_INTERNAL_SERVER_ERROR;
         }
+        MemberCounters& c = state->member(member);
+        if (fresh) c.slot.store(slot_word(SlotState::kActive, 1));
+        lb->members.push_back({ws[j], slot_incarnation(c.slot.load())});
+        lb->configured.emplace_back(std::move(configured));
         ++member;
       }
-      member += static_cast<std::uint32_t>(b->growth > 0 ? b->growth : 0);
-      // Stock default: as many failover attempts as there are other members.
-      if (!b->s->max_attempts_set && b->workers->nelts > 1) {
-        b->s->max_attempts = b->workers->nelts - 1;
-        b->s->max_attempts_set = 1;
-      }
+      const auto growth = static_cast<std::uint32_t>(b->growth > 0 ? b->growth : 0);
+      lb->members.resize(lb->members.size() + growth);
+      lb->configured.resize(lb->configured.size() + growth);
+      member += growth;
+      lb->member_slots = member - lb->first_member;
+      BalancerCounters& bc = state->balancer(e.slot);
+      bc.first_member = lb->first_member;
+      bc.member_slots = lb->member_slots;
+      locals.push_back(std::move(lb));
     }
     process_state().shared = state;
+    process_state().parent_pid = getpid();
+    process_state().health_checks = health_checks;
+
+    // A new segment starts from the configuration; bring back the runtime edits
+    // of the previous generation, or of the last run when BalancerPersist is On.
+    std::vector<SavedEdit> carried = take_carried_edits(s);
+    if (fresh) {
+      const bool from_file = carried.empty();
+      if (from_file) carried = read_state_file(s, ptemp);
+      replay_edits(s, *state, carried, from_file, pconf);
+    }
+    apr_pool_cleanup_register(pconf, s, &carry_edits_on_cleanup, apr_pool_cleanup_null);
     return OK;
   } catch (const std::exception& e) {
     ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ISB_LOGNO(00017) "post_config: %s", e.what());
@@ -294,22 +434,49 @@ int post_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
 }
 
 void child_init(apr_pool_t* p, server_rec* s) noexcept {
-  if (!process_state().shared) {
+  const auto& shared = process_state().shared;
+  if (!shared) {
     ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                  ISB_LOGNO(00018) "no shared segment in this child; balancer:// requests will "
                                   "get 503");
     return;
   }
-  ProxyApi& api = proxy_api();
-  for (server_rec* vs = s; vs != nullptr; vs = vs->next) {
-    auto* conf =
-        static_cast<proxy_server_conf*>(ap_get_module_config(vs->module_config, api.proxy_module));
-    auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
-    for (int i = 0; i < conf->balancers->nelts; ++i) {
-      auto** ws = reinterpret_cast<proxy_worker**>(bs[i].workers->elts);
-      for (int j = 0; j < bs[i].workers->nelts; ++j) api.initialize_worker(ws[j], vs, p);
-    }
+  // The child's pool is destroyed when it exits normally: its row goes back then.
+  process_state().process_row = process_state().shared->claim_process_row(getpid());
+  if (process_state().process_row) {
+    apr_pool_cleanup_register(p, nullptr, &release_process_row, apr_pool_cleanup_null);
   }
+  try {
+    ProxyApi& api = proxy_api();
+    // Configured members: initialise this process's side of each (its connection
+    // pool), then build the member lists from the segment, which adds members
+    // added at run time and leaves out removed ones.
+    for (const auto& lb : local_balancers()) {
+      for (const LocalMember& m : lb->members) {
+        if (m.worker != nullptr) api.initialize_worker(m.worker, lb->server, p);
+      }
+    }
+    apr_pool_t* pool = nullptr;
+    apr_pool_create(&pool, p);
+    apr_pool_tag(pool, "isbalancer_members");
+    process_state().child_pool = pool;
+    for (const auto& lb : local_balancers()) sync_members(*lb, *shared, pool, true);
+  } catch (const std::exception& e) {
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, ISB_LOGNO(00017) "child_init: %s", e.what());
+  }
+}
+
+int monitor(apr_pool_t* /*p*/, server_rec* s) noexcept {
+  const auto& shared = process_state().shared;
+  if (!shared) return DECLINED;
+  const std::int64_t returned = shared->reclaim_dead_rows(&process_alive);
+  if (returned != 0) {
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 ISB_LOGNO(00040) "gave back %" APR_INT64_T_FMT
+                                  " busy counts held by children that exited mid-request",
+                 static_cast<apr_int64_t>(returned));
+  }
+  return OK;
 }
 
 }  // namespace isb::httpd

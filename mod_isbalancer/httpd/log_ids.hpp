@@ -19,8 +19,19 @@
 //   ISB00016 debug   routing decision
 //   ISB00017 error   unexpected exception caught at the httpd boundary
 //   ISB00018 crit    child could not see the shared segment
-//   ISB00019 info    balancer-manager: a method other than GET refused (405)
-//   ISB00020 info    balancer-manager: an unsupported parameter refused (400)
+//   ISB00019 info    balancer-manager: a method other than GET and POST refused (405)
+//   ISB00020 info    balancer-manager: a malformed request or invalid field refused (4xx)
+//   ISB00021 emerg   no random bytes for a balancer's nonce
+//   ISB00022 warn    a saved runtime edit no longer fits the configuration; skipped
+//   ISB00023 notice  runtime edits restored (graceful restart or BalancerPersist)
+//   ISB00024 error   the BalancerPersist state file cannot be written
+//   ISB00025 warn    the BalancerPersist state file (or a line of it) is malformed
+//   ISB00026 info    balancer-manager: edit from a foreign origin refused (403)
+//   ISB00027 info    balancer-manager: edit with a missing or wrong nonce refused (403)
+//   ISB00028 notice  balancer-manager: edit applied (who, what, old -> new)
+//   ISB00029 info    balancer-manager: edit refused: conflict (409) or busy (503)
+//   ISB00030-ISB00039 are left for the balancer-manager
+//   ISB00040 notice  busy counts of children that died mid-request given back
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

@@ -1,15 +1,27 @@
+// The balancer-manager: GET shows (HTML, JSON, Prometheus, stock's XML), POST
+// edits. An edit must come from this page's own origin and carry the balancer's
+// nonce; it is validated as a whole (core/manager_edit) before anything changes,
+// applied under the balancer's edit lock, logged with who made it, and written
+// to the state file when BalancerPersist is On. Access control stays with
+// httpd's Require.
 #include "manager_handler.hpp"
 
 #include <apr_time.h>
+#include <signal.h>
+#include <unistd.h>
 
-#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "../core/manager_model.hpp"
+#include "../core/selector.hpp"
 #include "log_ids.hpp"
+#include "members.hpp"
+#include "persist.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
 #include "worker_table.hpp"
@@ -19,41 +31,181 @@ APLOG_USE_MODULE(isbalancer);
 namespace isb::httpd {
 namespace {
 
-enum class Format { kHtml, kJson, kPrometheus, kBad };
+enum class Format { kHtml, kJson, kPrometheus, kXml };
 
-// The only parameter this read-only version takes is format=html|json|prometheus.
-Format requested_format(request_rec* r, std::string& bad) {
-  Format f = Format::kHtml;
-  if (r->args == nullptr) return f;
-  std::string_view args(r->args);
-  while (!args.empty()) {
-    std::size_t amp = args.find('&');
-    std::string_view pair = args.substr(0, amp);
-    args = amp == std::string_view::npos ? std::string_view{} : args.substr(amp + 1);
-    if (pair.empty()) continue;
-    if (pair == "format=json") {
-      f = Format::kJson;
-    } else if (pair == "format=prometheus") {
-      f = Format::kPrometheus;
-    } else if (pair == "format=html") {
-      f = Format::kHtml;
-    } else {
-      bad.assign(pair.substr(0, std::min<std::size_t>(pair.size(), 64)));
-      return Format::kBad;
+struct Refusal {
+  int status;
+  std::string field;
+  std::string message;
+};
+
+proxy_server_conf* proxy_conf(request_rec* r) {
+  return static_cast<proxy_server_conf*>(
+      ap_get_module_config(r->server->module_config, proxy_api().proxy_module));
+}
+
+std::string random_hex(std::size_t bytes) {
+  unsigned char buf[32];
+  if (bytes > sizeof buf || apr_generate_random_bytes(buf, bytes) != APR_SUCCESS) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out += kHex[buf[i] >> 4];
+    out += kHex[buf[i] & 15];
+  }
+  return out;
+}
+
+// --- origin ------------------------------------------------------------------------
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return out;
+}
+
+// "host[:port]" without the scheme's default port, lower-cased.
+std::string normal_authority(std::string_view authority, std::string_view scheme) {
+  std::string a = lower(authority);
+  const std::string default_port = scheme == "https" ? ":443" : ":80";
+  if (a.size() > default_port.size() &&
+      a.compare(a.size() - default_port.size(), default_port.size(), default_port) == 0) {
+    a.resize(a.size() - default_port.size());
+  }
+  return a;
+}
+
+// Whether `url` (an Origin, or a Referer) is this page's own origin: the scheme
+// this request came in on and the Host it was sent to.
+bool same_origin(request_rec* r, std::string_view url) {
+  const std::string scheme = lower(ap_http_scheme(r));
+  if (url.size() <= scheme.size() + 3 || lower(url.substr(0, scheme.size())) != scheme ||
+      url.substr(scheme.size(), 3) != "://") {
+    return false;
+  }
+  std::string_view rest = url.substr(scheme.size() + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  std::string host;
+  if (const char* h = apr_table_get(r->headers_in, "Host"); h != nullptr && *h != '\0') {
+    host = h;
+  } else {
+    host = std::string(ap_get_server_name(r)) + ":" + std::to_string(ap_get_server_port(r));
+  }
+  return normal_authority(authority, scheme) == normal_authority(host, scheme);
+}
+
+// CSRF defence in depth, before the nonce: a browser tells where a request
+// comes from, and a cross-site one is refused.
+std::optional<Refusal> check_origin(request_rec* r) {
+  const char* site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+  if (site != nullptr && strcasecmp(site, "cross-site") == 0) {
+    return Refusal{HTTP_FORBIDDEN, "Sec-Fetch-Site", "a cross-site request may not edit"};
+  }
+  if (const char* origin = apr_table_get(r->headers_in, "Origin"); origin != nullptr) {
+    if (!same_origin(r, origin)) {
+      return Refusal{HTTP_FORBIDDEN, "Origin", "the request comes from another origin"};
+    }
+    return std::nullopt;
+  }
+  const char* referer = apr_table_get(r->headers_in, "Referer");
+  if (referer == nullptr) {
+    return Refusal{HTTP_FORBIDDEN, "Referer",
+                   "an edit without Origin needs a Referer of this page's origin"};
+  }
+  if (!same_origin(r, referer)) {
+    return Refusal{HTTP_FORBIDDEN, "Referer", "the request comes from another origin"};
+  }
+  return std::nullopt;
+}
+
+// --- body --------------------------------------------------------------------------
+
+std::optional<Refusal> read_body(request_rec* r, std::string& body) {
+  if (const char* cl = apr_table_get(r->headers_in, "Content-Length"); cl != nullptr) {
+    apr_off_t len = 0;
+    if (apr_strtoff(&len, cl, nullptr, 10) == APR_SUCCESS &&
+        len > static_cast<apr_off_t>(kMaxEditBytes)) {
+      r->connection->keepalive = AP_CONN_CLOSE;
+      return Refusal{HTTP_REQUEST_ENTITY_TOO_LARGE, "",
+                     "an edit carries at most " + std::to_string(kMaxEditBytes) + " bytes"};
     }
   }
-  return f;
+  if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
+    return Refusal{HTTP_BAD_REQUEST, "", "the request body cannot be read"};
+  }
+  if (!ap_should_client_block(r)) return std::nullopt;
+  char buf[2048];
+  long n = 0;
+  while ((n = ap_get_client_block(r, buf, sizeof buf)) > 0) {
+    body.append(buf, static_cast<std::size_t>(n));
+    if (body.size() > kMaxEditBytes) {
+      r->connection->keepalive = AP_CONN_CLOSE;
+      return Refusal{HTTP_REQUEST_ENTITY_TOO_LARGE, "",
+                     "an edit carries at most " + std::to_string(kMaxEditBytes) + " bytes"};
+    }
+  }
+  if (n < 0) return Refusal{HTTP_BAD_REQUEST, "", "the request body cannot be read"};
+  return std::nullopt;
 }
+
+// --- the edit lock ------------------------------------------------------------------
+
+// Serialises edits of one balancer across every thread of every child. The owner's
+// PID is kept so that a child killed mid-edit does not block edits for ever.
+class EditLock {
+ public:
+  explicit EditLock(BalancerCounters& c) : owner_(c.edit_owner) {}
+  EditLock(const EditLock&) = delete;
+  EditLock& operator=(const EditLock&) = delete;
+  ~EditLock() {
+    if (held_) owner_.store(0, std::memory_order_release);
+  }
+
+  bool acquire(apr_interval_time_t wait) {
+    const auto me = static_cast<std::int32_t>(getpid());
+    const apr_time_t deadline = apr_time_now() + wait;
+    do {
+      std::int32_t seen = 0;
+      if (owner_.compare_exchange_strong(seen, me, std::memory_order_acq_rel)) {
+        held_ = true;
+        return true;
+      }
+      if (seen != me && ::kill(seen, 0) != 0 && errno == ESRCH &&
+          owner_.compare_exchange_strong(seen, me, std::memory_order_acq_rel)) {
+        held_ = true;  // its owner died mid-edit
+        return true;
+      }
+      apr_sleep(1000);
+    } while (apr_time_now() < deadline);
+    return false;
+  }
+
+ private:
+  std::atomic<std::int32_t>& owner_;
+  bool held_ = false;
+};
+
+// --- snapshot ------------------------------------------------------------------------
 
 ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
   ManagerSnapshot snap;
   snap.server = r->server->server_hostname ? r->server->server_hostname : "";
   snap.now_us = apr_time_now();
-  auto* conf = static_cast<proxy_server_conf*>(
-      ap_get_module_config(r->server->module_config, proxy_api().proxy_module));
+  snap.action = r->uri ? r->uri : "";
+  for (auto name : selector_names()) snap.lbmethods.emplace_back(name);
+  snap.health_checks = process_state().health_checks;
+  if (const proxy_hcmethods_t* m = proxy_api().hcmethods; m != nullptr && snap.health_checks) {
+    for (int i = 0; i < 32 && m[i].name != nullptr; ++i) {
+      if (m[i].implemented) snap.hc_methods.emplace_back(m[i].name);
+    }
+  }
+  proxy_server_conf* conf = proxy_conf(r);
   auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
   for (int i = 0; i < conf->balancers->nelts; ++i) {
     const proxy_balancer& b = bs[i];
+    LocalBalancer* lb = local_balancer(&b);
+    const BalancerCounters& bc = shared.balancer(static_cast<std::uint32_t>(b.s->index));
     BalancerSnapshot out;
     out.name = std::string(field(b.s->name));
     out.lbmethod = std::string(field(b.s->lbpname));
@@ -64,8 +216,20 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
     out.forcerecovery = b.s->forcerecovery != 0;
     out.max_attempts = b.s->max_attempts;
     out.timeout_us = b.s->timeout;
-    out.unavailable = shared.balancer(static_cast<std::uint32_t>(b.s->index))
-                          .unavailable.load(std::memory_order_relaxed);
+    out.unavailable = bc.unavailable.load(std::memory_order_relaxed);
+    out.nonce = std::string(field(b.s->nonce));
+    out.edits = bc.edits.load(std::memory_order_relaxed);
+    if (lb != nullptr) {
+      out.persist = lb->persist;
+      out.free_slots = free_slots(*lb, shared);
+      out.differs = diff(lb->configured_balancer, read_settings(b));
+      for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
+        const std::uint64_t word = shared.member(lb->first_member + k).slot.load();
+        if (lb->configured[k] && slot_state(word) == SlotState::kRemoved) {
+          out.removed.emplace_back(field(member_shared(shared, lb->first_member + k)->name_ex));
+        }
+      }
+    }
     WorkerTable table(&b, shared);
     for (std::size_t j = 0; j < table.size(); ++j) {
       const proxy_worker_shared* s = table.worker(j)->s;
@@ -86,6 +250,21 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.bytes_received = static_cast<std::uint64_t>(s->read);
       m.error_time_us = s->error_time;
       m.retry_us = s->retry;
+      m.scheme = std::string(field(s->scheme));
+      m.hostname = std::string(field(s->hostname_ex));
+      m.port = s->port;
+      m.latency_ewma_us = c.latency_ewma_us.load(std::memory_order_relaxed);
+      m.latency_sum_us = c.latency_sum_us.load(std::memory_order_relaxed);
+      m.latency_count = c.latency_count.load(std::memory_order_relaxed);
+      m.settings = read_settings(*s);
+      if (lb != nullptr) {
+        const auto rel = static_cast<std::uint32_t>(s->index) - lb->first_member;
+        if (rel < lb->member_slots && lb->configured[rel]) {
+          m.differs = diff(*lb->configured[rel], m.settings, snap.health_checks);
+        } else {
+          m.added = true;
+        }
+      }
       out.members.push_back(std::move(m));
     }
     snap.balancers.push_back(std::move(out));
@@ -93,51 +272,238 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
   return snap;
 }
 
+// --- responses -----------------------------------------------------------------------
+
+void send(request_rec* r, const std::string& body) {
+  apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+  apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+  apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
+  apr_table_setn(r->headers_out, "Referrer-Policy", "same-origin");
+  ap_set_content_length(r, static_cast<apr_off_t>(body.size()));
+  if (!r->header_only) ap_rwrite(body.data(), static_cast<int>(body.size()), r);
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f || c == '<' || c == '>' || c == '&' || u >= 0x80) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u < 0x80 ? u : 0xfffd);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
+  ap_log_rerror(APLOG_MARK, why.status >= 500 ? APLOG_ERR : APLOG_INFO, 0, r,
+                "%s balancer-manager: %s refused with %d: %s%s%s", log_id, r->method, why.status,
+                ap_escape_logitem(r->pool, why.field.c_str()), why.field.empty() ? "" : ": ",
+                ap_escape_logitem(r->pool, why.message.c_str()));
+  r->status = why.status;
+  std::string body;
+  if (json) {
+    ap_set_content_type(r, "application/json");
+    body = "{\"error\":{\"status\":" + std::to_string(why.status) +
+           ",\"field\":" + json_string(why.field) + ",\"message\":" + json_string(why.message) +
+           "}}\n";
+  } else {
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'");
+    body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+           std::to_string(why.status) + "</title></head><body><h1>Not changed</h1><p>" +
+           (why.field.empty() ? "" : "<code>" + escape_html(why.field) + "</code>: ") +
+           escape_html(why.message) + "</p><p><a href=\"" + escape_html(r->uri ? r->uri : "") +
+           "\">Back to the balancer manager</a></p></body></html>\n";
+  }
+  send(r, body);
+  return OK;
+}
+
+int show(request_rec* r, const SharedState& shared, Format format, std::string notice) {
+  ManagerSnapshot snap = take_snapshot(r, shared);
+  snap.notice = std::move(notice);
+  std::string body;
+  switch (format) {
+    case Format::kJson:
+      ap_set_content_type(r, "application/json");
+      body = render_json(snap);
+      break;
+    case Format::kPrometheus:
+      ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+      body = render_prometheus(snap);
+      break;
+    case Format::kXml:
+      ap_set_content_type(r, "text/xml; charset=utf-8");
+      body = render_xml(snap);
+      break;
+    case Format::kHtml: {
+      snap.script_nonce = random_hex(16);
+      ap_set_content_type(r, "text/html; charset=utf-8");
+      const std::string csp =
+          "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-" + snap.script_nonce +
+          "'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+      apr_table_set(r->headers_out, "Content-Security-Policy", csp.c_str());
+      body = render_html(snap);
+      break;
+    }
+  }
+  send(r, body);
+  return OK;
+}
+
+// GET takes only what selects a view; stock's b=, w= and nonce= (which select
+// its per-member page) are accepted and ignored, since every form is on one page.
+std::optional<Refusal> view_of(request_rec* r, Format& format) {
+  format = Format::kHtml;
+  if (r->args == nullptr) return std::nullopt;
+  EditError err;
+  auto fields = parse_form(r->args, err);
+  if (!fields) return Refusal{HTTP_BAD_REQUEST, err.field, err.message};
+  for (const FormField& f : *fields) {
+    if (f.name == "format") {
+      if (f.value == "json") {
+        format = Format::kJson;
+      } else if (f.value == "prometheus") {
+        format = Format::kPrometheus;
+      } else if (f.value == "xml") {
+        format = Format::kXml;
+      } else if (f.value == "html") {
+        format = Format::kHtml;
+      } else {
+        return Refusal{HTTP_BAD_REQUEST, "format", "must be html, json, prometheus or xml"};
+      }
+    } else if (f.name == "xml") {
+      format = Format::kXml;
+    } else if (f.name != "b" && f.name != "w" && f.name != "nonce") {
+      return Refusal{HTTP_BAD_REQUEST, f.name,
+                     "a GET never changes anything; edits are POSTed with the page's nonce"};
+    }
+  }
+  return std::nullopt;
+}
+
+int edit(request_rec* r, const SharedState& shared) {
+  const char* type = apr_table_get(r->headers_in, "Content-Type");
+  std::string_view media = type ? std::string_view(type) : std::string_view{};
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  const bool json =
+      strncasecmp(media.data(), "application/json", media.size()) == 0 && media.size() == 16;
+  const bool form =
+      media.empty() || (media.size() == 33 &&
+                        strncasecmp(media.data(), "application/x-www-form-urlencoded", 33) == 0);
+  if (!json && !form) {
+    return refuse(r,
+                  {HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
+                   "use application/x-www-form-urlencoded or application/json"},
+                  false, ISB_LOGNO(00020));
+  }
+  if (auto bad = check_origin(r)) return refuse(r, *bad, json, ISB_LOGNO(00026));
+  std::string body;
+  if (auto bad = read_body(r, body)) return refuse(r, *bad, json, ISB_LOGNO(00020));
+  EditError err;
+  auto fields = json ? parse_json_edit(body, err) : parse_form(body, err);
+  if (!fields) {
+    return refuse(r, {HTTP_BAD_REQUEST, err.field, err.message}, json, ISB_LOGNO(00020));
+  }
+  const EditRules rules{selector_names(), process_state().health_checks};
+  auto e = parse_edit(*fields, rules, err);
+  if (!e) return refuse(r, {HTTP_BAD_REQUEST, err.field, err.message}, json, ISB_LOGNO(00020));
+  bool xml = false;
+  for (const auto& f : *fields) xml = xml || f.name == "xml";
+
+  LocalBalancer* lb = nullptr;
+  if (!e->balancer.empty()) {
+    lb = find_local(proxy_conf(r), e->balancer);
+    if (lb == nullptr) {
+      return refuse(r, {HTTP_BAD_REQUEST, "b", "this virtual host has no balancer " + e->balancer},
+                    json, ISB_LOGNO(00020));
+    }
+  }
+  if (lb == nullptr || e->has_nonce || e->edits_anything()) {
+    const std::string_view expected = lb ? field(lb->main->s->nonce) : std::string_view{};
+    if (!e->has_nonce || !nonce_equal(expected, e->nonce)) {
+      return refuse(r,
+                    {HTTP_FORBIDDEN, "nonce",
+                     e->has_nonce ? "does not match this balancer's nonce; reload the page"
+                                  : "is missing; every edit carries the nonce the page shows"},
+                    json, ISB_LOGNO(00027));
+    }
+  }
+  std::string notice = "No change.";
+  if (e->edits_anything()) {
+    EditLock lock(shared.balancer(lb->slot));
+    if (!lock.acquire(apr_time_from_sec(2))) {
+      return refuse(r, {HTTP_SERVICE_UNAVAILABLE, "", "another edit of this balancer is running"},
+                    json, ISB_LOGNO(00029));
+    }
+    ApplyOutcome out = apply_edit(*lb, shared, *e, r->pool);
+    if (out.status != HTTP_OK) {
+      return refuse(r, {out.status, out.field, out.message}, json, ISB_LOGNO(00029));
+    }
+    keep_in_step(*lb, shared, process_state().child_pool);
+    std::string changes;
+    for (const auto& c : out.changes) changes += (changes.empty() ? "" : "; ") + c;
+    if (!out.changes.empty()) {
+      ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                    ISB_LOGNO(00028) "balancer-manager edit by %s (user %s) of %s: %s",
+                    r->useragent_ip, r->user ? ap_escape_logitem(r->pool, r->user) : "-",
+                    lb->main->s->name, ap_escape_logitem(r->pool, changes.c_str()));
+      if (lb->persist) write_state_file(r->server, r->pool, false);
+      notice = "Applied: " + changes;
+    }
+    if (json) {
+      std::string reply =
+          "{\"ok\":true,\"balancer\":" + json_string(lb->main->s->name) + ",\"changes\":[";
+      for (std::size_t i = 0; i < out.changes.size(); ++i) {
+        reply += (i ? "," : "") + json_string(out.changes[i]);
+      }
+      reply += "]}\n";
+      ap_set_content_type(r, "application/json");
+      send(r, reply);
+      return OK;
+    }
+  }
+  return show(r, shared, xml ? Format::kXml : Format::kHtml, notice);
+}
+
 }  // namespace
 
 int manager_handler(request_rec* r) noexcept {
   if (r->handler == nullptr || std::strcmp(r->handler, "balancer-manager") != 0) return DECLINED;
   try {
-    r->allowed = AP_METHOD_BIT << M_GET;
-    if (r->method_number != M_GET) {
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (r->method_number != M_GET && r->method_number != M_POST) {
       ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                    ISB_LOGNO(00019) "balancer-manager: %s refused: this version is read-only",
-                    r->method);
+                    ISB_LOGNO(00019) "balancer-manager: method %s refused; use GET or POST",
+                    ap_escape_logitem(r->pool, r->method));
       return HTTP_METHOD_NOT_ALLOWED;
-    }
-    std::string bad;
-    Format format = requested_format(r, bad);
-    if (format == Format::kBad) {
-      ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                    ISB_LOGNO(00020) "balancer-manager: unsupported parameter '%s' refused; "
-                                     "this version is read-only and takes only format=",
-                    ap_escape_logitem(r->pool, bad.c_str()));
-      return HTTP_BAD_REQUEST;
     }
     const auto& shared = process_state().shared;
     if (!shared) return HTTP_SERVICE_UNAVAILABLE;
-    ManagerSnapshot snap = take_snapshot(r, *shared);
-    std::string body;
-    switch (format) {
-      case Format::kJson:
-        ap_set_content_type(r, "application/json");
-        body = render_json(snap);
-        break;
-      case Format::kPrometheus:
-        ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
-        body = render_prometheus(snap);
-        break;
-      default:
-        ap_set_content_type(r, "text/html; charset=utf-8");
-        apr_table_setn(r->headers_out, "Content-Security-Policy",
-                       "default-src 'none'; style-src 'unsafe-inline'");
-        body = render_html(snap);
+    // Show (and edit) the member lists as they are now, added members included.
+    if (apr_pool_t* pool = process_state().child_pool) {
+      for (const auto& lb : local_balancers()) keep_in_step(*lb, *shared, pool);
     }
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, static_cast<apr_off_t>(body.size()));
-    if (!r->header_only) ap_rwrite(body.data(), static_cast<int>(body.size()), r);
-    return OK;
+    if (r->method_number == M_POST) {
+      if (r->args != nullptr && *r->args != '\0') {
+        return refuse(r,
+                      {HTTP_BAD_REQUEST, "",
+                       "an edit carries its fields in the body, not in the query string"},
+                      false, ISB_LOGNO(00020));
+      }
+      return edit(r, *shared);
+    }
+    Format format = Format::kHtml;
+    if (auto bad = view_of(r, format)) return refuse(r, *bad, false, ISB_LOGNO(00020));
+    return show(r, *shared, format, {});
   } catch (const std::exception& e) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ISB_LOGNO(00017) "balancer-manager: %s", e.what());
     return HTTP_INTERNAL_SERVER_ERROR;

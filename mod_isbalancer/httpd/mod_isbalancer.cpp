@@ -17,6 +17,7 @@ void register_hooks(apr_pool_t* p) noexcept {
   // After mod_proxy's child_init: initialising a member takes mod_proxy's global
   // mutex, which mod_proxy re-opens in its own child_init.
   ap_hook_child_init(&child_init, after_proxy, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_monitor(&monitor, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(&manager_handler, nullptr, nullptr, APR_HOOK_FIRST);
   // The proxy_hook_* registrations happen in pre_config, once mod_proxy is loaded.
 }

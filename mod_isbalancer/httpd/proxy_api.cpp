@@ -40,6 +40,8 @@ bool resolve_proxy_api(ProxyApi& api, std::string& missing) noexcept {
   ok &= lookup(api.hook_pre_request, "proxy_hook_pre_request", missing);
   ok &= lookup(api.hook_post_request, "proxy_hook_post_request", missing);
   ok &= lookup(api.hook_canon_handler, "proxy_hook_canon_handler", missing);
+  ok &= lookup(api.define_worker, "ap_proxy_define_worker", missing);
+  api.hcmethods = static_cast<proxy_hcmethods_t*>(dlsym(RTLD_DEFAULT, "proxy_hcmethods"));
   return ok;
 }
 

@@ -19,6 +19,10 @@ struct ProxyApi {
   apr_status_t (*initialize_worker)(proxy_worker*, server_rec*, apr_pool_t*) = nullptr;
   char* (*canon_netloc)(apr_pool_t*, char** const, char**, char**, char**, apr_port_t*) = nullptr;
   int (*canon_url)(request_rec*) = nullptr;
+  char* (*define_worker)(apr_pool_t*, proxy_worker**, proxy_balancer*, proxy_server_conf*,
+                         const char*, int) = nullptr;
+  // mod_proxy_hcheck's method table (part of mod_proxy); may be absent.
+  proxy_hcmethods_t* hcmethods = nullptr;
   void (*hook_pre_request)(proxy_HOOK_pre_request_t*, const char* const*, const char* const*,
                            int) = nullptr;
   void (*hook_post_request)(proxy_HOOK_post_request_t*, const char* const*, const char* const*,

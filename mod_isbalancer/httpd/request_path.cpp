@@ -9,6 +9,7 @@
 
 #include "../core/decision.hpp"
 #include "log_ids.hpp"
+#include "members.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
 #include "worker_table.hpp"
@@ -31,14 +32,19 @@ std::array<proxy_balancer_method, 3> g_methods = {{
     {"bytraffic", &find_best, nullptr, nullptr, nullptr, nullptr},
 }};
 
-const Selector* selector_of(const proxy_balancer* b) noexcept {
+const Selector* selector_of(const proxy_balancer* b, const BalancerCounters& counters) noexcept {
+  // A balancer-manager edit names the method in shared memory, for every child.
+  const std::uint32_t edited = counters.selector.load(std::memory_order_relaxed);
+  if (edited != 0) {
+    if (const Selector* s = selector_at(edited - 1)) return s;
+  }
   if (b->lbmethod != nullptr && b->lbmethod->context != nullptr) {
     return static_cast<const Selector*>(b->lbmethod->context);
   }
   return find_selector("byrequests");
 }
 
-BalancerPolicy policy_of(const proxy_balancer* b) noexcept {
+BalancerPolicy policy_of(const proxy_balancer* b, const BalancerCounters& counters) noexcept {
   const proxy_balancer_shared* s = b->s;
   BalancerPolicy p;
   p.sticky.cookie_name = field(s->sticky);
@@ -47,7 +53,7 @@ BalancerPolicy policy_of(const proxy_balancer* b) noexcept {
   p.sticky.semicolon_delimits = s->scolonsep != 0;
   p.nofailover = s->sticky_force != 0;
   p.forcerecovery = s->forcerecovery != 0;
-  p.selector = selector_of(b);
+  p.selector = selector_of(b, counters);
   return p;
 }
 
@@ -77,8 +83,14 @@ bool is_balancer_url(const char* url) noexcept {
   return true;
 }
 
-apr_status_t release_busy(void* counters) noexcept {
-  static_cast<MemberCounters*>(counters)->busy.fetch_sub(1, std::memory_order_relaxed);
+// What pre_request leaves for post_request and the end of the request.
+struct Attempt {
+  BusyTicket ticket;
+  apr_time_t picked;
+};
+
+apr_status_t release_busy(void* attempt) noexcept {
+  SharedState::release_busy(static_cast<Attempt*>(attempt)->ticket);
   return APR_SUCCESS;
 }
 
@@ -100,12 +112,14 @@ void mark_in_error(proxy_worker* worker, MemberCounters& counters) noexcept {
 
 proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept {
   const auto& shared = process_state().shared;
-  if (!shared || balancer->workers->nelts == 0) return nullptr;
+  if (!shared) return nullptr;
   WorkerTable table(balancer, *shared);
-  auto* scratch = static_cast<Candidate*>(
-      apr_palloc(r->pool, sizeof(Candidate) * static_cast<std::size_t>(balancer->workers->nelts)));
+  if (table.size() == 0) return nullptr;
+  auto* scratch = static_cast<Candidate*>(apr_palloc(r->pool, sizeof(Candidate) * table.size()));
   RequestView req{{}, {}, apr_time_now()};
-  Decision d = balance(table, policy_of(balancer), req, {scratch, table.size()});
+  const BalancerCounters& counters =
+      shared->balancer(static_cast<std::uint32_t>(balancer->s->index));
+  Decision d = balance(table, policy_of(balancer, counters), req, {scratch, table.size()});
   return d.outcome == Outcome::kBalanced ? table.worker(d.member) : nullptr;
 }
 
@@ -156,10 +170,15 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     const auto& shared = process_state().shared;
     if (!shared) return HTTP_SERVICE_UNAVAILABLE;
 
+    BalancerCounters& bcounters = shared->balancer(static_cast<std::uint32_t>(b->s->index));
+    // Members added or removed through the balancer-manager since the last request.
+    if (LocalBalancer* lb = local_balancer(b); lb != nullptr && process_state().child_pool) {
+      keep_in_step(*lb, *shared, process_state().child_pool);
+    }
     WorkerTable table(b, *shared);
     const std::size_t n = table.size();
     auto* scratch = static_cast<Candidate*>(apr_palloc(r->pool, sizeof(Candidate) * (n ? n : 1)));
-    const BalancerPolicy policy = policy_of(b);
+    const BalancerPolicy policy = policy_of(b, bcounters);
     const char* cookie = apr_table_get(r->headers_in, "Cookie");
     RequestView req{*url, cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};
 
@@ -176,8 +195,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
                                      "nofailover is On",
                     b->s->name, static_cast<int>(d.session->route.size()),
                     d.session->route.data());
-      shared->balancer(static_cast<std::uint32_t>(b->s->index))
-          .unavailable.fetch_add(1, std::memory_order_relaxed);
+      bcounters.unavailable.fetch_add(1, std::memory_order_relaxed);
       return HTTP_SERVICE_UNAVAILABLE;
     }
     // The balancer `timeout`: wait for a member to come back, in 100 steps.
@@ -196,16 +214,20 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
                                          "error)"
                       : ISB_LOGNO(00011) "%s: the balancer has no members",
                     b->s->name);
-      shared->balancer(static_cast<std::uint32_t>(b->s->index))
-          .unavailable.fetch_add(1, std::memory_order_relaxed);
+      bcounters.unavailable.fetch_add(1, std::memory_order_relaxed);
       return HTTP_SERVICE_UNAVAILABLE;
     }
 
     proxy_worker* chosen = table.worker(d.member);
     *worker = chosen;
-    MemberCounters& counters = table.counters(d.member);
-    counters.busy.fetch_add(1, std::memory_order_relaxed);
-    apr_pool_cleanup_register(r->pool, &counters, &release_busy, apr_pool_cleanup_null);
+    // busy is released when the request ends, and recorded in this child's ledger
+    // row so that the parent gives it back if the child dies first.
+    auto* attempt = static_cast<Attempt*>(apr_palloc(r->pool, sizeof(Attempt)));
+    *attempt = {shared->acquire_busy(process_state().process_row,
+                                     static_cast<std::uint32_t>(chosen->s->index)),
+                req.now};
+    apr_pool_cleanup_register(r->pool, attempt, &release_busy, apr_pool_cleanup_null);
+    ap_set_module_config(r->request_config, &isbalancer_module, attempt);
 
     apr_table_setn(r->subprocess_env, "BALANCER_NAME", b->s->name);
     apr_table_setn(r->subprocess_env, "BALANCER_WORKER_NAME", chosen->s->name_ex);
@@ -238,8 +260,13 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
                  proxy_server_conf* /*conf*/) noexcept {
   const auto& shared = process_state().shared;
   if (worker == nullptr || balancer == nullptr || !shared) return DECLINED;
-  if ((worker->s->status & PROXY_WORKER_IGNORE_ERRORS) != 0) return OK;
   MemberCounters& counters = shared->member(static_cast<std::uint32_t>(worker->s->index));
+  if (auto* attempt =
+          static_cast<Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
+      attempt != nullptr && attempt->ticket.counters == &counters) {
+    record_latency(counters, apr_time_now() - attempt->picked);
+  }
+  if ((worker->s->status & PROXY_WORKER_IGNORE_ERRORS) != 0) return OK;
   if (balancer->errstatuses != nullptr) {
     const int* codes = reinterpret_cast<const int*>(balancer->errstatuses->elts);
     for (int i = 0; i < balancer->errstatuses->nelts; ++i) {

@@ -34,11 +34,21 @@ inline std::atomic_ref<unsigned int> status_ref(proxy_worker_shared* s) noexcept
   return std::atomic_ref<unsigned int>(s->status);
 }
 
+// The list of members a request should use right now. The list is replaced, never
+// changed in place, when members are added or removed (members.hpp), so it is
+// loaded once and used as a whole.
+inline apr_array_header_t* current_workers(const proxy_balancer* b) noexcept {
+  return std::atomic_ref<apr_array_header_t*>(const_cast<proxy_balancer*>(b)->workers)
+      .load(std::memory_order_acquire);
+}
+
 class WorkerTable {
  public:
   WorkerTable(const proxy_balancer* b, const SharedState& state) noexcept
-      : workers_(reinterpret_cast<proxy_worker**>(b->workers->elts)),
-        size_(static_cast<std::size_t>(b->workers->nelts)),
+      : WorkerTable(current_workers(b), state) {}
+  WorkerTable(const apr_array_header_t* list, const SharedState& state) noexcept
+      : workers_(reinterpret_cast<proxy_worker**>(list->elts)),
+        size_(static_cast<std::size_t>(list->nelts)),
         state_(state) {}
 
   std::size_t size() const noexcept { return size_; }

@@ -44,6 +44,8 @@ def httpd(request):
     for inst in made:
         inst.stop()
         found = inst.log_problems(inst.allowed)
+        found += [f"sanitizer report {name}:\n{text}"
+                  for name, text in inst.sanitizer_reports().items()]
         problems += found
         if failed or found:
             print(f"--- error log of {inst.root}:\n{inst.log_tail(60)}")

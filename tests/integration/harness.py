@@ -24,6 +24,12 @@ MODDIR = Path(os.environ.get("ISB_HTTPD_MODULES", "/usr/lib/apache2/modules"))
 PYTHON = "/usr/bin/python3"
 BACKEND = Path(__file__).with_name("backend.py")
 RUN_USER = os.environ.get("ISB_RUN_USER", "www-data")
+# A sanitized module (scripts/sanitize.sh) needs the sanitizer runtime preloaded into
+# httpd, which is not instrumented itself: ISB_SANITIZER_RUNTIME names that shared
+# library. Reports go to files named after the instance in ISB_SANITIZER_LOG_DIR (or
+# the instance's own directory); any such file fails the test (conftest.py).
+SANITIZER_RUNTIME = os.environ.get("ISB_SANITIZER_RUNTIME", "")
+SANITIZER_LOG_DIR = os.environ.get("ISB_SANITIZER_LOG_DIR", "")
 
 
 def free_port():
@@ -106,6 +112,7 @@ class Httpd:
         self.conf = self.root / "httpd.conf"
         self.proc = None
         self.started_at = 0.0
+        self.sanitizer_dir = Path(SANITIZER_LOG_DIR) if SANITIZER_LOG_DIR else self.root / "san"
         self.write_config()
 
     @property
@@ -146,9 +153,33 @@ Timeout 10
 {self.body}
 """)
 
+    @property
+    def env(self):
+        """The environment httpd runs with: ours, plus the sanitizer runtime and its
+        options when the module is a sanitized build. Leak detection is off: httpd
+        is not instrumented and leaves its own process-lifetime allocations to exit,
+        and LeakSanitizer cannot inspect children that dropped root."""
+        env = dict(os.environ)
+        if SANITIZER_RUNTIME:
+            self.sanitizer_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.sanitizer_dir, 0o1777)  # children run as RUN_USER
+            log = self.sanitizer_dir / self.root.name
+            env["LD_PRELOAD"] = SANITIZER_RUNTIME
+            env["ASAN_OPTIONS"] = f"detect_leaks=0:halt_on_error=1:log_path={log}"
+            env["UBSAN_OPTIONS"] = f"print_stacktrace=1:halt_on_error=1:log_path={log}"
+        return env
+
+    def sanitizer_reports(self):
+        """{file: text} of the sanitizer reports this instance wrote."""
+        if not SANITIZER_RUNTIME or not self.sanitizer_dir.exists():
+            return {}
+        return {str(f): f.read_text(errors="replace")
+                for f in sorted(self.sanitizer_dir.glob(self.root.name + ".*"))}
+
     def _ctl(self, *args, check=True):
         return subprocess.run([HTTPD, "-d", str(self.root), "-f", str(self.conf), *args],
-                              capture_output=True, text=True, timeout=60, check=check)
+                              capture_output=True, text=True, timeout=60, check=check,
+                              env=self.env)
 
     def start(self):
         """Start httpd in the foreground as our child, so that we can reap it even
@@ -162,7 +193,7 @@ Timeout 10
         """Start; return (0, "") once listening, or (exit code, stderr) if it quit."""
         self.proc = subprocess.Popen(
             [HTTPD, "-d", str(self.root), "-f", str(self.conf), "-DFOREGROUND"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env,
             # prefork signals its whole process group on stop; keep us out of it.
             start_new_session=True)
         try:

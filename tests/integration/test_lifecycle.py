@@ -1,6 +1,4 @@
 """Start-up checks, graceful restart, crash recovery."""
-import subprocess
-
 import pytest
 
 from harness import MEMBER_DOWN, Client, balancer_conf, field
@@ -35,8 +33,7 @@ def test_lbmethods_are_registered_for_proxyset(httpd):
     assert rc != 0 and "unknown lbmethod" in err.lower(), err
     for method in ("byrequests", "bybusyness", "bytraffic"):
         h.write_config(balancer_conf([("http://127.0.0.1:9", "")], proxyset=f"lbmethod={method}"))
-        res = subprocess.run(["/usr/sbin/apache2", "-d", str(h.root), "-f", str(h.conf), "-t"],
-                             capture_output=True, text=True, timeout=30)
+        res = h._ctl("-t", check=False)
         assert res.returncode == 0, res.stderr
 
 

@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -162,4 +164,93 @@ TEST_CASE("byrequests picks from forked processes keep the weights exactly", "[s
   CHECK(std::abs(share(0) - 1.0 / 8) < 0.005);
   CHECK(std::abs(share(1) - 2.0 / 8) < 0.005);
   CHECK(std::abs(share(2) - 5.0 / 8) < 0.005);
+}
+
+namespace {
+
+const SegmentGeometry kLedgerGeometry{1, 3, 64, 64, 4};
+
+bool alive_per_kill(std::int64_t pid) {
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+}  // namespace
+
+TEST_CASE("busy ledger: rows are claimed, bounded, released with what they hold", "[shm]") {
+  auto n = *SharedState::bytes_needed(kLedgerGeometry);
+  CHECK(n > *SharedState::bytes_needed({1, 3, 64, 64, 0}));
+  CHECK(!SharedState::bytes_needed({1, 3, 64, 64, kMaxProcessRows + 1}));
+  Mapping m(n);
+  auto s = SharedState::create(m.base, n, kLedgerGeometry, 1);
+  REQUIRE(s);
+  auto r0 = s->claim_process_row(100);
+  auto r1 = s->claim_process_row(101);
+  REQUIRE((r0 && r1 && *r0 != *r1));
+  CHECK(!s->claim_process_row(0));
+  CHECK(s->claim_process_row(102));
+  CHECK(s->claim_process_row(103));
+  CHECK(!s->claim_process_row(104));  // four rows, all taken
+
+  auto t1 = s->acquire_busy(r0, 2);
+  auto t2 = s->acquire_busy(r0, 2);
+  auto t3 = s->acquire_busy(r1, 2);
+  auto t4 = s->acquire_busy(std::nullopt, 1);  // a process without a row still counts
+  CHECK(s->member(2).busy.load() == 3);
+  CHECK(s->held(*r0, 2).load() == 2);
+  SharedState::release_busy(t1);
+  SharedState::release_busy(t4);
+  CHECK(s->member(1).busy.load() == 0);
+  CHECK(s->member(2).busy.load() == 2);
+
+  // Owner 100 dies holding one count; 101 lives on.
+  auto dead = +[](std::int64_t pid) { return pid != 100; };
+  CHECK(s->reclaim_dead_rows(dead) == 1);
+  CHECK(s->member(2).busy.load() == 1);
+  CHECK(s->process_row(*r0).owner.load() == 0);
+  CHECK(s->held(*r0, 2).load() == 0);
+  CHECK(s->reclaim_dead_rows(dead) == 0);
+  CHECK(s->claim_process_row(105) == r0);  // the freed row is claimed again
+  (void)t2;                                // died with its owner
+
+  SharedState::release_busy(t3);
+  s->release_process_row(*r1);
+  CHECK(s->member(2).busy.load() == 0);
+  CHECK(s->process_row(*r1).owner.load() == 0);
+}
+
+TEST_CASE("busy ledger: a process killed mid-request gives its busy counts back", "[shm][fork]") {
+  auto n = *SharedState::bytes_needed(kLedgerGeometry);
+  Mapping m(n);
+  auto s = SharedState::create(m.base, n, kLedgerGeometry, 1);
+  REQUIRE(s);
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto view = SharedState::attach(m.base, n, nullptr);
+    if (!view) _exit(2);
+    auto row = view->claim_process_row(getpid());
+    if (!row) _exit(3);
+    view->acquire_busy(row, 0);
+    view->acquire_busy(row, 0);
+    SharedState::release_busy(view->acquire_busy(row, 1));
+    view->acquire_busy(row, 2);
+    char c = 'x';
+    if (write(ready[1], &c, 1) != 1) _exit(4);
+    pause();  // "mid-request": killed here
+    _exit(5);
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  close(ready[0]);
+  close(ready[1]);
+  CHECK(s->member(0).busy.load() == 2);
+  CHECK(s->reclaim_dead_rows(&alive_per_kill) == 0);  // still alive: nothing taken
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  CHECK(s->reclaim_dead_rows(&alive_per_kill) == 3);
+  for (std::uint32_t i = 0; i < 3; ++i) CHECK(s->member(i).busy.load() == 0);
 }

@@ -1,0 +1,394 @@
+#include "members.hpp"
+
+#include <apr_time.h>
+
+#include <cstring>
+
+#include "../core/selector.hpp"
+#include "process_state.hpp"
+#include "proxy_api.hpp"
+#include "worker_table.hpp"
+
+APLOG_USE_MODULE(isbalancer);
+
+namespace isb::httpd {
+namespace {
+
+// Guards the building of member lists and the pool they come from; taken only
+// when a balancer's members changed.
+std::mutex g_sync_mutex;
+
+template <std::size_t N>
+void copy_field(char (&dst)[N], std::string_view src) noexcept {
+  std::size_t n = src.size() < N - 1 ? src.size() : N - 1;
+  std::memcpy(dst, src.data(), n);
+  std::memset(dst + n, 0, N - n);
+}
+
+std::string hc_method_name(hcmethod_t method) {
+  const proxy_hcmethods_t* m = proxy_api().hcmethods;
+  for (int i = 0; m != nullptr && i < 32 && m[i].name != nullptr; ++i) {
+    if (m[i].method == method) return m[i].name;
+  }
+  return "";
+}
+
+// The slot word of a member slot, relative index i.
+std::uint64_t slot_of(const LocalBalancer& lb, const SharedState& state, std::uint32_t i) {
+  return state.member(lb.first_member + i).slot.load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<LocalBalancer>>& local_balancers() noexcept {
+  static std::vector<std::unique_ptr<LocalBalancer>> all;
+  return all;
+}
+
+void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool, bool force) {
+  std::lock_guard<std::mutex> hold(g_sync_mutex);
+  const std::uint64_t version =
+      state.balancer(lb.slot).members_version.load(std::memory_order_acquire);
+  if (!force && version == lb.seen_version.load(std::memory_order_relaxed)) return;
+  ProxyApi& api = proxy_api();
+  apr_array_header_t* list = apr_array_make(
+      pool, static_cast<int>(lb.member_slots > 0 ? lb.member_slots : 1), sizeof(proxy_worker*));
+  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
+    const std::uint64_t word = slot_of(lb, state, i);
+    if (slot_state(word) != SlotState::kActive) continue;
+    LocalMember& local = lb.members[i];
+    if (local.worker == nullptr || local.incarnation != slot_incarnation(word)) {
+      // A member another process (or an earlier edit) put into this slot.
+      auto* w = static_cast<proxy_worker*>(apr_pcalloc(pool, sizeof(proxy_worker)));
+      w->s = member_shared(state, lb.first_member + i);
+      w->hash = w->s->hash;
+      w->balancer = lb.main;
+      apr_status_t rv = api.initialize_worker(w, lb.server, pool);
+      if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, lb.server,
+                     "mod_isbalancer: cannot initialise member %s of %s; it is left out",
+                     w->s->name_ex, lb.main->s->name);
+        continue;
+      }
+      local = {w, slot_incarnation(word)};
+    }
+    *static_cast<proxy_worker**>(apr_array_push(list)) = local.worker;
+  }
+  std::atomic_ref<apr_array_header_t*>(lb.main->workers).store(list, std::memory_order_release);
+  for (proxy_balancer* copy : lb.copies) {
+    std::atomic_ref<apr_array_header_t*>(copy->workers).store(list, std::memory_order_release);
+  }
+  lb.seen_version.store(version, std::memory_order_release);
+}
+
+std::optional<std::uint32_t> find_member_slot(const LocalBalancer& lb, const SharedState& state,
+                                              std::string_view name) {
+  std::optional<std::uint32_t> folded;
+  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
+    if (slot_state(slot_of(lb, state, i)) != SlotState::kActive) continue;
+    std::string_view have = field(member_shared(state, lb.first_member + i)->name_ex);
+    if (have == name) return lb.first_member + i;
+    // mod_proxy lower-cases scheme and host; accept the name as the operator typed it.
+    if (!folded && have.size() == name.size() &&
+        strncasecmp(have.data(), name.data(), name.size()) == 0) {
+      folded = lb.first_member + i;
+    }
+  }
+  return folded;
+}
+
+MemberSettings read_settings(const proxy_worker_shared& s) {
+  MemberSettings m;
+  m.lbfactor = s.lbfactor;
+  m.lbset = s.lbset;
+  m.route = std::string(field(s.route));
+  m.redirect = std::string(field(s.redirect));
+  m.status = std::atomic_ref<unsigned int>(const_cast<unsigned int&>(s.status)).load() & kAdminBits;
+  m.hc_interval_ms = static_cast<std::int64_t>(s.interval / 1000);
+  m.hc_passes = s.passes;
+  m.hc_fails = s.fails;
+  m.hc_method = hc_method_name(s.method);
+  m.hc_uri = std::string(field(s.hcuri));
+  m.hc_expr = std::string(field(s.hcexpr));
+  return m;
+}
+
+BalancerSettings read_settings(const proxy_balancer& b) {
+  BalancerSettings out;
+  out.lbmethod = std::string(field(b.s->lbpname));
+  out.timeout_s = static_cast<std::int64_t>(apr_time_sec(b.s->timeout));
+  out.max_attempts = b.s->max_attempts;
+  out.sticky_force = b.s->sticky_force != 0;
+  out.sticky_cookie = std::string(field(b.s->sticky));
+  out.sticky_path = std::string(field(b.s->sticky_path));
+  return out;
+}
+
+bool hc_method_known(std::string_view name) {
+  const proxy_hcmethods_t* m = proxy_api().hcmethods;
+  for (int i = 0; m != nullptr && i < 32 && m[i].name != nullptr; ++i) {
+    if (m[i].implemented && strncasecmp(m[i].name, name.data(), name.size()) == 0 &&
+        std::strlen(m[i].name) == name.size()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void write_member(proxy_worker_shared& s, const EditRequest& e) {
+  if (e.lbfactor) s.lbfactor = static_cast<int>(*e.lbfactor);
+  if (e.lbset) s.lbset = *e.lbset;
+  if (e.route) copy_field(s.route, *e.route);
+  if (e.redirect) copy_field(s.redirect, *e.redirect);
+  if (e.status_set != 0) status_ref(&s).fetch_or(e.status_set, std::memory_order_relaxed);
+  if (e.status_clear != 0) status_ref(&s).fetch_and(~e.status_clear, std::memory_order_relaxed);
+  if (e.hc_interval_ms) s.interval = apr_time_from_msec(*e.hc_interval_ms);
+  if (e.hc_passes) s.passes = *e.hc_passes;
+  if (e.hc_fails) s.fails = *e.hc_fails;
+  if (e.hc_method) {
+    const proxy_hcmethods_t* m = proxy_api().hcmethods;
+    for (int i = 0; m != nullptr && i < 32 && m[i].name != nullptr; ++i) {
+      if (strcasecmp(m[i].name, e.hc_method->c_str()) == 0) s.method = m[i].method;
+    }
+  }
+  if (e.hc_uri) copy_field(s.hcuri, *e.hc_uri);
+  if (e.hc_expr) copy_field(s.hcexpr, *e.hc_expr);
+  s.updated = apr_time_now();
+}
+
+void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditRequest& e) {
+  proxy_balancer_shared* s = b.s;
+  if (e.lbmethod) {
+    auto names = selector_names();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == *e.lbmethod) {
+        copy_field(s->lbpname, names[i]);
+        counters.selector.store(static_cast<std::uint32_t>(i + 1), std::memory_order_release);
+      }
+    }
+  }
+  if (e.timeout_s) s->timeout = apr_time_from_sec(*e.timeout_s);
+  if (e.max_attempts) {
+    s->max_attempts = *e.max_attempts;
+    s->max_attempts_set = 1;
+  }
+  if (e.sticky_force) s->sticky_force = *e.sticky_force ? 1 : 0;
+  if (e.sticky_cookie) {
+    copy_field(s->sticky, *e.sticky_cookie);
+    copy_field(s->sticky_path, e.sticky_path.value_or(""));
+  }
+  s->wupdated = apr_time_now();
+}
+
+std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& state,
+                                        const std::string& url, apr_pool_t* scratch,
+                                        std::string& why) {
+  if (find_member_slot(lb, state, url)) {
+    why = "the balancer already has this member";
+    return std::nullopt;
+  }
+  // Never-used growth slots first; then slots of removed members with nothing in
+  // flight. Configured members' slots are never reused: a restart re-shares them.
+  std::optional<std::uint32_t> pick;
+  std::uint64_t seen = 0;
+  for (int pass = 0; pass < 2 && !pick; ++pass) {
+    for (std::uint32_t i = 0; i < lb.member_slots && !pick; ++i) {
+      if (lb.configured[i]) continue;
+      std::uint64_t word = slot_of(lb, state, i);
+      SlotState st = slot_state(word);
+      MemberCounters& c = state.member(lb.first_member + i);
+      bool usable =
+          pass == 0 ? st == SlotState::kFree : st == SlotState::kRemoved && c.busy.load() == 0;
+      if (!usable) continue;
+      std::uint64_t claimed = slot_word(SlotState::kClaimed, slot_incarnation(word));
+      if (c.slot.compare_exchange_strong(word, claimed, std::memory_order_acq_rel)) {
+        pick = i;
+        seen = word;
+      }
+    }
+  }
+  if (!pick) {
+    why = "no free member slot; raise growth= on the balancer (or BalancerGrowth) and restart";
+    return std::nullopt;
+  }
+  const std::uint32_t slot = lb.first_member + *pick;
+  MemberCounters& counters = state.member(slot);
+  proxy_worker* w = nullptr;
+  const char* err = proxy_api().define_worker(scratch, &w, nullptr, nullptr, url.c_str(), 0);
+  if (err != nullptr) {
+    counters.slot.store(seen, std::memory_order_release);
+    why = err;
+    return std::nullopt;
+  }
+  PROXY_COPY_CONF_PARAMS(w, lb.conf);
+  // mod_proxy marks a member defined outside a balancer "ignore errors"; ours is
+  // a balancer member. As stock does, a new member starts disabled.
+  w->s->status = (w->s->status & ~PROXY_WORKER_IGNORE_ERRORS) | PROXY_WORKER_DISABLED;
+  auto* shm = member_shared(state, slot);
+  std::memset(static_cast<void*>(shm), 0, sizeof(proxy_worker_shared));
+  proxy_api().share_worker(w, shm, static_cast<int>(slot));
+  counters.lbstatus.store(0);
+  counters.busy.store(0);
+  counters.elected.store(0);
+  counters.sticky.store(0);
+  counters.faults.store(0);
+  counters.slot.store(slot_word(SlotState::kActive, slot_incarnation(seen) + 1),
+                      std::memory_order_release);
+  state.balancer(lb.slot).members_version.fetch_add(1, std::memory_order_acq_rel);
+  return slot;
+}
+
+void remove_member(LocalBalancer& lb, const SharedState& state, std::uint32_t slot) {
+  MemberCounters& c = state.member(slot);
+  std::uint64_t word = c.slot.load(std::memory_order_acquire);
+  if (slot_state(word) != SlotState::kActive) return;
+  c.slot.store(slot_word(SlotState::kRemoved, slot_incarnation(word)), std::memory_order_release);
+  state.balancer(lb.slot).members_version.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void reset_balancing(const LocalBalancer& lb, const SharedState& state) {
+  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
+    state.member(lb.first_member + i).lbstatus.store(0, std::memory_order_relaxed);
+  }
+}
+
+std::uint32_t free_slots(const LocalBalancer& lb, const SharedState& state) {
+  std::uint32_t n = 0;
+  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
+    if (lb.configured[i]) continue;
+    SlotState st = slot_state(slot_of(lb, state, i));
+    if (st == SlotState::kFree || st == SlotState::kRemoved) ++n;
+  }
+  return n;
+}
+
+std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
+                                                  const SharedState& state) {
+  std::vector<std::vector<FormField>> out;
+  const std::string name(field(lb.main->s->name).substr(sizeof(BALANCER_PREFIX) - 1));
+  const bool hc = process_state().health_checks;
+  // One form: b=<name>, then `head`, then `tail`; nothing when `tail` is empty.
+  auto form = [&](std::vector<FormField> head, const std::vector<FormField>& tail) {
+    if (tail.empty()) return;
+    std::vector<FormField> fields{{"b", name}};
+    for (auto& f : head) fields.push_back(std::move(f));
+    for (const auto& f : tail) fields.push_back(f);
+    out.push_back(std::move(fields));
+  };
+  form({}, edit_fields(lb.configured_balancer, read_settings(*lb.main)));
+  // A new member starts as add_member leaves it.
+  MemberSettings added_default;
+  added_default.status = kDisabled;
+  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
+    SlotState st = slot_state(slot_of(lb, state, i));
+    const proxy_worker_shared* s = member_shared(state, lb.first_member + i);
+    const std::string member(field(s->name_ex));
+    if (lb.configured[i]) {
+      if (st == SlotState::kRemoved) {
+        form({{"w", member}}, {{"w_remove", "1"}});
+        continue;
+      }
+      form({{"w", member}}, edit_fields(*lb.configured[i], read_settings(*s), hc));
+    } else if (st == SlotState::kActive) {
+      form({{"b_nwrkr", member}}, {{"b_wyes", "1"}});
+      form({{"w", member}}, edit_fields(added_default, read_settings(*s), hc));
+    }
+  }
+  return out;
+}
+
+LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name) {
+  auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
+  for (int i = 0; i < conf->balancers->nelts; ++i) {
+    std::string_view have = field(bs[i].s->name);
+    have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
+    if (have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0) {
+      return local_balancer(&bs[i]);
+    }
+  }
+  return nullptr;
+}
+
+LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name) {
+  for (const auto& lb : local_balancers()) {
+    if (!lb || lb->scope != scope) continue;
+    std::string_view have = field(lb->main->s->name);
+    have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
+    if (have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0) {
+      return lb.get();
+    }
+  }
+  return nullptr;
+}
+
+ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditRequest& e,
+                        apr_pool_t* scratch) {
+  ApplyOutcome out;
+  auto refuse = [&](int status, const char* field_name, std::string message) {
+    out.status = status;
+    out.field = field_name;
+    out.message = std::move(message);
+    return out;
+  };
+  const bool hc = process_state().health_checks;
+  std::optional<std::uint32_t> member;
+  const bool member_is_new =
+      e.add_member && !e.member.empty() && strcasecmp(e.add_member->c_str(), e.member.c_str()) == 0;
+  if (e.edits_member() && !member_is_new) {
+    member = find_member_slot(lb, state, e.member);
+    if (!member) return refuse(HTTP_BAD_REQUEST, "w", "the balancer has no member " + e.member);
+  }
+  if (e.hc_method && !hc_method_known(*e.hc_method)) {
+    return refuse(HTTP_BAD_REQUEST, "w_hm", "is not a health-check method mod_proxy_hcheck has");
+  }
+  if (e.add_member && find_member_slot(lb, state, *e.add_member)) {
+    return refuse(HTTP_CONFLICT, "b_nwrkr", "the balancer already has this member");
+  }
+
+  // The one step that can still fail comes first, so a refusal changes nothing.
+  if (e.add_member) {
+    std::string why;
+    auto slot = add_member(lb, state, *e.add_member, scratch, why);
+    if (!slot) return refuse(HTTP_CONFLICT, "b_nwrkr", why);
+    out.changes.push_back("member " + *e.add_member + " added (disabled)");
+    if (member_is_new) member = slot;
+  }
+  bool reset = false;
+  const BalancerCounters& counters = state.balancer(lb.slot);
+  if (e.edits_balancer()) {
+    BalancerSettings before = read_settings(*lb.main);
+    write_balancer(*lb.main, const_cast<BalancerCounters&>(counters), e);
+    for (const auto& c : diff(before, read_settings(*lb.main))) {
+      out.changes.push_back(c.field + " " + c.before + " -> " + c.after);
+      reset = reset || c.field == "lbmethod";
+    }
+  }
+  if (member) {
+    proxy_worker_shared* s = member_shared(state, *member);
+    const std::string name(field(s->name_ex));
+    if (e.remove) {
+      remove_member(lb, state, *member);
+      out.changes.push_back("member " + name + " removed");
+      reset = true;
+    } else {
+      MemberSettings before = read_settings(*s);
+      // Usable apart from initialisation, which each process does on its own.
+      auto in_service = [s] { return (status_ref(s).load() & kNotUsable) == 0; };
+      const bool was_in_service = in_service() && !member_is_new;
+      write_member(*s, e);
+      for (const auto& c : diff(before, read_settings(*s), hc)) {
+        out.changes.push_back("member " + name + ": " + c.field + " " +
+                              (c.before.empty() ? "\"\"" : c.before) + " -> " +
+                              (c.after.empty() ? "\"\"" : c.after));
+      }
+      reset = reset || (!was_in_service && in_service());
+    }
+  }
+  if (reset) reset_balancing(lb, state);
+  if (!out.changes.empty()) {
+    const_cast<BalancerCounters&>(counters).edits.fetch_add(1, std::memory_order_relaxed);
+  }
+  return out;
+}
+
+}  // namespace isb::httpd

@@ -1,0 +1,131 @@
+// Which members each balancer has, in every process, and the operator-settable
+// values of members and balancers.
+//
+// The truth is the shared segment: a member slot is free, active or removed (see
+// SlotState), and each balancer's members_version changes whenever that set
+// changes. Each process keeps its own proxy_worker for every active slot (the
+// connection pool is per process) and publishes a fresh, never-modified
+// apr_array_header_t as balancer->workers when the version moves. Readers load
+// that pointer once per request, so they always see one consistent list; an old
+// list stays valid for requests still using it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../core/manager_edit.hpp"
+#include "../core/shared_state.hpp"
+#include "httpd_includes.hpp"
+#include "worker_table.hpp"
+
+namespace isb::httpd {
+
+struct LocalMember {
+  proxy_worker* worker = nullptr;
+  std::uint64_t incarnation = 0;
+};
+
+struct LocalBalancer {
+  proxy_balancer* main = nullptr;       // as parsed for its own virtual host
+  std::vector<proxy_balancer*> copies;  // inherited copies in other virtual hosts
+  server_rec* server = nullptr;         // the virtual host that defines it
+  proxy_server_conf* conf = nullptr;    // that host's mod_proxy configuration
+  std::uint32_t slot = 0;               // balancer slot in the segment
+  std::uint32_t first_member = 0;       // first member slot
+  std::uint32_t member_slots = 0;       // configured members + growth
+  std::string scope;                    // "host:port" of `server` (state file key)
+  bool persist = false;                 // BalancerPersist On for its host
+  std::vector<LocalMember> members;     // per member slot, relative to first_member
+  std::vector<std::optional<MemberSettings>> configured;  // nullopt: a growth slot
+  BalancerSettings configured_balancer;
+  std::atomic<std::uint64_t> seen_version{~std::uint64_t{0}};
+};
+
+// Every balancer of this generation, indexed by balancer slot. Filled by the
+// parent in post_config and inherited by the children.
+std::vector<std::unique_ptr<LocalBalancer>>& local_balancers() noexcept;
+
+inline LocalBalancer* local_balancer(const proxy_balancer* b) noexcept {
+  auto& all = local_balancers();
+  auto i = static_cast<std::size_t>(b->s->index);
+  return i < all.size() ? all[i].get() : nullptr;
+}
+
+// Rebuilds this process's member list of `lb` if the shared version moved (or
+// always, with force). `pool` lives as long as the process.
+void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool, bool force);
+
+// The per-request check: one atomic load when nothing changed.
+inline void keep_in_step(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool) {
+  if (state.balancer(lb.slot).members_version.load(std::memory_order_acquire) !=
+      lb.seen_version.load(std::memory_order_acquire)) {
+    sync_members(lb, state, pool, false);
+  }
+}
+
+// The active slot (absolute index) of the member called `name`, if any.
+std::optional<std::uint32_t> find_member_slot(const LocalBalancer& lb, const SharedState& state,
+                                              std::string_view name);
+
+inline proxy_worker_shared* member_shared(const SharedState& state, std::uint32_t slot) {
+  return static_cast<proxy_worker_shared*>(state.member_host(slot));
+}
+
+MemberSettings read_settings(const proxy_worker_shared& s);
+BalancerSettings read_settings(const proxy_balancer& b);
+
+// Writes the member fields of `e` into the member's shared struct. Values were
+// validated by parse_edit; the health-check method must be known (see
+// hc_method_known).
+void write_member(proxy_worker_shared& s, const EditRequest& e);
+// Writes the balancer fields of `e` (not add_member).
+void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditRequest& e);
+
+bool hc_method_known(std::string_view name);
+
+// Claims a free growth slot of `lb` and defines `url` in it, disabled, as stock
+// does for a new member. Returns the slot, or nothing and `why`.
+std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& state,
+                                        const std::string& url, apr_pool_t* scratch,
+                                        std::string& why);
+// Marks the member's slot removed; processes drop it at their next request.
+void remove_member(LocalBalancer& lb, const SharedState& state, std::uint32_t slot);
+
+// Stock's need_reset: after a member comes back or the method changes, every
+// member starts from the same balancing credit.
+void reset_balancing(const LocalBalancer& lb, const SharedState& state);
+
+// The form fields that recreate the runtime edits of `lb` on top of its
+// configuration: one form per line, replayed through parse_edit at start-up.
+std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
+                                                  const SharedState& state);
+
+// Free growth slots left.
+std::uint32_t free_slots(const LocalBalancer& lb, const SharedState& state);
+
+// The balancer `name` (without "balancer://") of the virtual host with this
+// configuration, or of the state-file scope.
+LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name);
+LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name);
+
+struct ApplyOutcome {
+  int status = HTTP_OK;  // else the HTTP status that refuses the edit
+  std::string field;     // the field a refusal concerns
+  std::string message;
+  std::vector<std::string> changes;  // "member http://a: loadfactor 1 -> 2", ...
+};
+
+// Applies a validated edit to `lb`: balancer fields, then an added member, then
+// the member fields (which may name the member just added). Everything that can
+// be refused is checked before anything is written. Not thread-safe for the same
+// balancer: the caller holds its edit lock, or runs before any child exists.
+ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditRequest& e,
+                        apr_pool_t* scratch);
+
+}  // namespace isb::httpd

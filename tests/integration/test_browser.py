@@ -1,0 +1,57 @@
+"""The balancer-manager in a real browser: Debian's chromium, driven by playwright-core
+(tests/browser/manager_page.mjs), against a real httpd with the module. It disables
+a member through the page's own form and checks that traffic stops reaching it, and
+that the page refreshes itself. The screenshot is kept as a test artifact in
+build/artifacts/ (ISB_ARTIFACTS to change) and is the one in the README."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from harness import BUILD, ROOT, balancer_conf
+
+BROWSER_DIR = ROOT / "tests" / "browser"
+ARTIFACTS = Path(os.environ.get("ISB_ARTIFACTS", BUILD / "artifacts"))
+
+
+
+def test_disable_a_member_through_the_page(backends, httpd):
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").exists() and Path(
+        "/usr/bin/chromium").exists() and shutil.which("node"), (
+        "needs node, playwright-core (npm ci in tests/browser) and /usr/bin/chromium: "
+        "run scripts/deps.sh")
+    nodes = backends(("isNode1", "isNode1"), ("isNode2", "isNode2"), ("isNode3", "isNode3"))
+    members = [(n.url, f"route={n.route}") for n in nodes]
+    h = httpd(balancer_conf(members, name="wso2.identity.domain",
+                            proxyset="stickysession=JSESSIONID growth=2",
+                            extra='ProxyPass "/balancer-manager" !') + """
+<Location "/balancer-manager">
+    SetHandler balancer-manager
+    Require local
+</Location>
+""")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "balancer-manager.png"
+    target = nodes[0]
+    run = subprocess.run(
+        ["node", str(BROWSER_DIR / "manager_page.mjs"), "--front", f"http://127.0.0.1:{h.port}",
+         "--member", target.url, "--screenshot", str(shot)],
+        capture_output=True, text=True, timeout=120, cwd=BROWSER_DIR)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+
+    assert seen["title"] == "Balancer Manager"
+    assert seen["members"] == [n.url for n in nodes]
+    assert set(seen["traffic_before"]) == {"isNode1", "isNode2", "isNode3"}
+    # The refresh picked up the traffic without reloading the page.
+    assert seen["elected_after_refresh"] > seen["elected_before"]
+    assert not seen["reloaded_for_refresh"]
+    assert seen["refresh_stamp"].startswith("updated")
+    # The form's edit was applied, and traffic no longer reaches the member.
+    assert seen["notice"].startswith("Applied:") and "status" in seen["notice"]
+    assert "Dis" in seen["status_after_edit"]
+    assert set(seen["traffic_after"]) == {"isNode2", "isNode3"}
+    assert sum(seen["traffic_after"].values()) == 20
+    assert seen["console_errors"] == []
+    assert shot.stat().st_size > 10_000
