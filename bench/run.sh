@@ -3,7 +3,7 @@
 # Release mode (into build-release, or $ISB_BENCH_BUILD_DIR), then runs every
 # benchmark side by side for direct, stock and mod_isbalancer (bench/suite.py).
 #
-#   bash bench/run.sh           full run (~10 min): bench/results/bench.{json,md}, *.png
+#   bash bench/run.sh           full run (about 10 min): bench/results/bench.{json,md}, *.png
 #   bash bench/run.sh --quick   seconds (CI): results under build-release/bench-quick/
 #
 # Needs the packages of scripts/deps.sh (wrk, valgrind, gnuplot-nox, libbenchmark-dev).
