@@ -10,12 +10,11 @@ PKGS=(
   catch2                               # unit tests
   clang-14 libclang-rt-14-dev          # sanitizer builds and libFuzzer targets
   valgrind                             # bench/instructions.py (callgrind)
-  wrk gnuplot-nox libbenchmark-dev     # bench/run.sh: load, charts, core microbenchmarks
+  wrk gnuplot-nox libbenchmark-dev     # bench/run.sh and test_memory.py: load, charts, microbenchmarks
   python3 python3-pytest               # integration tests (Debian's /usr/bin/python3)
   python3-prometheus-client            # parses the manager's Prometheus output in tests
   curl procps clang-format             # demo self-check, process checks, format check
   chromium                             # the balancer-manager browser test (tests/browser)
-  wrk                                  # load for the memory test (test_memory.py)
 )
 # The demo's identity nodes (and its end-to-end test). Without it the demo falls
 # back to builtin nodes, so a failed install is reported, not fatal.
