@@ -86,19 +86,30 @@ class Backend:
         self.name, self.delay_ms = name, delay_ms
         self.port = free_port()
         self.proc = None
+        self.started = False
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [PYTHON, str(ROOT / "bench" / "backend.py"), "--port", str(self.port), "--name",
-             self.name, "--delay-ms", str(self.delay_ms)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("ready"):
-            raise RuntimeError(f"backend {self.name} failed: {self.proc.stderr.read()}")
+        # free_port() only suggests a port: another process on the machine may take
+        # it before the backend binds. Before the first start, take another one
+        # (bounded); a restart must keep its port, since the fronts point at it.
+        for attempt in range(5):
+            self.proc = subprocess.Popen(
+                [PYTHON, str(ROOT / "bench" / "backend.py"), "--port", str(self.port), "--name",
+                 self.name, "--delay-ms", str(self.delay_ms)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = self.proc.stdout.readline()
+            if line.startswith("ready"):
+                break
+            err = self.proc.stderr.read()
+            self.proc.wait(timeout=10)
+            if self.started or "address already in use" not in err or attempt == 4:
+                raise RuntimeError(f"backend {self.name} failed: {err}")
+            self.port = free_port()
+        self.started = True
         wait_for(lambda: port_open(self.port), what=f"backend {self.name}")
         return self
 
