@@ -246,7 +246,10 @@ def test_child_killed_mid_load(backends, httpd):
     # every election is a served request or one lost with the child.
     assert all(m["busy"] == 0 for m in members.values()), figures
     assert 0 <= elected - ok <= 6, figures
-    assert 0 <= given_back <= elected - ok, figures
+    # The parent gave back what the child held: requests in flight there, at most
+    # one per client thread (a request whose response had just gone out may still
+    # hold its count, released when its pool is cleaned up).
+    assert 0 <= given_back <= 6, figures
 
 
 def test_parent_killed_then_started(backends, httpd):

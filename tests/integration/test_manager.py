@@ -1,6 +1,7 @@
 """The balancer-manager's views served by a real httpd: HTML, JSON and Prometheus,
 and escaping of hostile configuration strings. Edits: test_manager_edit.py."""
 import json
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,9 +27,17 @@ def test_views_agree_with_traffic(backends, httpd):
     for _ in range(5):
         assert cl.request("/x", headers={"Cookie": "JSESSIONID=s.n1"})[0] == 200
 
-    status, headers, body, _ = cl.request("/balancer-manager?format=json")
+    # A request's busy count is released when its pool is cleaned up, just after
+    # its response has gone out: wait (bounded) for the last ones.
+    deadline = time.monotonic() + 5
+    while True:
+        status, headers, body, _ = cl.request("/balancer-manager?format=json")
+        doc = json.loads(body)
+        busy = [m["busy"] for bal in doc["balancers"] for m in bal["members"]]
+        if not any(busy) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert status == 200 and headers["Content-Type"] == "application/json"
-    doc = json.loads(body)
     assert doc["schema"] == "isbalancer.manager/1"
     (bal,) = doc["balancers"]
     assert bal["name"] == "balancer://c" and bal["lbmethod"] == "byrequests"
