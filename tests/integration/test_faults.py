@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import time
+import urllib.parse
 
 from harness import MEMBER_DOWN, Client, balancer_conf, port_open, wait_for
 from load import BlackHole, Load, manager_json, members_by_name, record, summary
@@ -185,6 +186,13 @@ def test_graceful_restart_under_load(backends, httpd):
     load = Load(h.port, threads=THREADS, paths=("/g", "/sleep/10"),
                 headers=({}, {"Cookie": "JSESSIONID=s.none"})).start()
     time.sleep(1.5)
+    # A runtime edit made under load must survive both restarts too.
+    bal = manager_json(cl)["balancers"][0]
+    edit = urllib.parse.urlencode({"b": bal["name"][len("balancer://"):], "w": b.url,
+                                   "w_lf": "3", "nonce": bal["nonce"]})
+    assert cl.request("/balancer-manager", method="POST", body=edit, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Referer": f"http://127.0.0.1:{h.port}/balancer-manager"})[0] == 200
     before = sum(m["elected"] for m in members_by_name(manager_json(cl)).values())
     t0 = time.monotonic()
     h.graceful()
@@ -208,6 +216,7 @@ def test_graceful_restart_under_load(backends, httpd):
     # restarts (a reset would lose the ones before it).
     assert elected == ok, figures
     assert all(m["busy"] == 0 for m in members_by_name(doc).values())
+    assert members_by_name(doc)[b.url]["loadfactor"] == 3
 
 
 def test_child_killed_mid_load(backends, httpd):
