@@ -36,21 +36,17 @@ MODES = {
 }
 
 
-def config(root, port, front, members):
+def front_config(root, port, front, module, lbmethods, body):
+    """The httpd configuration of one front on 127.0.0.1:port ("direct", "stock" with
+    mod_proxy_balancer and the lbmethod modules named, or "isb" with `module`), with
+    `body` (tuning and proxy lines) after the modules. bench/suite.py uses it too."""
     loads = [f"LoadModule mpm_event_module {MODDIR}/mod_mpm_event.so"]
     if front == "isb":
-        loads.append(f"LoadModule isbalancer_module {MODULE}")
+        loads.append(f"LoadModule isbalancer_module {module}")
     mods = ["authz_core", "proxy", "proxy_http"]
     if front == "stock":
-        mods += ["slotmem_shm", "proxy_balancer", "lbmethod_byrequests"]
+        mods += ["slotmem_shm", "proxy_balancer"] + [f"lbmethod_{m}" for m in lbmethods]
     loads += [f"LoadModule {m}_module {MODDIR}/mod_{m}.so" for m in mods]
-    if front == "direct":
-        proxy = f'ProxyPass "/" "{members[0]}/"'
-    else:
-        proxy = ('<Proxy "balancer://c">\n' +
-                 "\n".join(f'    BalancerMember "{m}" route=n{i + 1}' for i, m in enumerate(members)) +
-                 '\n    ProxySet stickysession=JSESSIONID|jsessionid\n</Proxy>\n'
-                 'ProxyPass "/" "balancer://c/"')
     return f"""ServerRoot "{root}"
 ServerName 127.0.0.1
 Listen 127.0.0.1:{port}
@@ -61,20 +57,30 @@ LogLevel warn
 User {RUN_USER}
 Group {RUN_USER}
 {chr(10).join(loads)}
-KeepAliveTimeout 30
-MaxKeepAliveRequests 0
-{proxy}
+{body}
 """
 
 
-def instructions(front, members, mode, n):
-    """Total instructions of one httpd -X run serving n requests."""
+def config(root, port, front, members):
+    if front == "direct":
+        proxy = f'ProxyPass "/" "{members[0]}/"'
+    else:
+        proxy = ('<Proxy "balancer://c">\n' +
+                 "\n".join(f'    BalancerMember "{m}" route=n{i + 1}' for i, m in enumerate(members)) +
+                 '\n    ProxySet stickysession=JSESSIONID|jsessionid\n</Proxy>\n'
+                 'ProxyPass "/" "balancer://c/"')
+    return front_config(root, port, front, MODULE, ["byrequests"],
+                        f"KeepAliveTimeout 30\nMaxKeepAliveRequests 0\n{proxy}")
+
+
+def callgrind_run(front, members, mode, n, out):
+    """One httpd -X run under callgrind serving n keep-alive requests of `mode`; the
+    profile goes to `out` (bench/profile.py keeps it, instructions() reads its total)."""
     root = Path(tempfile.mkdtemp(prefix="isb-bench-"))
     try:
         os.chmod(root, 0o777)  # the child writes its profile after dropping root
         port = free_port()
         (root / "httpd.conf").write_text(config(root, port, front, members))
-        out = root / "callgrind.out"
         out.touch()
         os.chmod(out, 0o666)  # likewise; touch() would apply the umask
         proc = subprocess.Popen(
@@ -95,12 +101,23 @@ def instructions(front, members, mode, n):
         finally:
             proc.terminate()
             proc.wait(timeout=120)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def instructions(front, members, mode, n):
+    """Total instructions of one httpd -X run serving n requests."""
+    work = Path(tempfile.mkdtemp(prefix="isb-bench-out-"))
+    try:
+        os.chmod(work, 0o777)  # httpd's child writes the profile after dropping root
+        out = work / "callgrind.out"
+        callgrind_run(front, members, mode, n, out)
         m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
         if not m:
             raise RuntimeError(f"no callgrind totals for {front} {mode}")
         return int(m.group(1))
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main():

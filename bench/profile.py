@@ -11,13 +11,10 @@ instructions per request from the balancer modules (and mod_proxy) are printed.
                    [--requests N] [--out DIR]
 """
 import argparse
-import http.client
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,36 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("ISB_MODULE", str(ROOT / "build-release" / "mod_isbalancer.so"))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-import instructions  # noqa: E402  (its config() and request kinds)
-from harness import Backend, free_port, port_open, wait_for  # noqa: E402
-
-
-def profile(front, members, mode, n, out):
-    root = Path(tempfile.mkdtemp(prefix="isb-profile-"))
-    try:
-        os.chmod(root, 0o777)
-        port = free_port()
-        (root / "httpd.conf").write_text(instructions.config(root, port, front, members))
-        out.touch()
-        os.chmod(out, 0o666)
-        proc = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "/usr/sbin/apache2",
-             "-X", "-d", str(root), "-f", str(root / "httpd.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            wait_for(lambda: port_open(port), timeout=120, what=f"{front} under valgrind")
-            path, headers = instructions.MODES[mode]
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            for _ in range(n):
-                conn.request("GET", path, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-            conn.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=120)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+import instructions  # noqa: E402  (its callgrind runs and request kinds)
+from harness import Backend  # noqa: E402
 
 
 def top(out, n, pattern):
@@ -82,7 +51,8 @@ def main():
             if front == "direct" and args.mode != "no cookie":
                 continue
             out = args.out / f"callgrind.{front}.{args.mode.replace(' ', '_').strip(';')}"
-            profile(front, [b.url for b in backends], args.mode, args.requests, out)
+            instructions.callgrind_run(front, [b.url for b in backends], args.mode, args.requests,
+                                       out)
             print(f"== {front} ({args.mode}, {args.requests} requests): {out}")
             pattern = (r"mod_isbalancer|isb::" if front == "isb" else
                        r"mod_proxy_balancer|mod_lbmethod|ap_proxy_balancer|find_best|"

@@ -47,7 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "bench"))
-from harness import MODDIR, RUN_USER, free_port, port_open, wait_for  # noqa: E402
+from harness import free_port, port_open, wait_for  # noqa: E402
+import instructions  # noqa: E402  (front_config)
 import loadgen  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
@@ -144,14 +145,6 @@ def balancer(name, members, lbmethod="byrequests"):
 
 
 def front_config(root, port, kind, module, groups):
-    loads = [f"LoadModule mpm_event_module {MODDIR}/mod_mpm_event.so"]
-    if kind == "isb":
-        loads.append(f"LoadModule isbalancer_module {module}")
-    mods = ["authz_core", "proxy", "proxy_http"]
-    if kind == "stock":
-        methods = sorted({"byrequests"} | {m for k, m in SLOW_ROWS if k == "stock"})
-        mods += ["slotmem_shm", "proxy_balancer"] + [f"lbmethod_{m}" for m in methods]
-    loads += [f"LoadModule {m}_module {MODDIR}/mod_{m}.so" for m in mods]
     t = groups["t"]
     if kind == "direct":
         proxy = f'ProxyPass "/t/" "{t[0].url}/"'
@@ -165,17 +158,8 @@ def front_config(root, port, kind, module, groups):
                                   [(b, 1, f"s{i + 1}") for i, b in enumerate(groups["slow"])],
                                   method))
         proxy = "\n".join(parts)
-    return f"""ServerRoot "{root}"
-ServerName 127.0.0.1
-Listen 127.0.0.1:{port}
-PidFile "{root}/httpd.pid"
-DefaultRuntimeDir "{root}"
-ErrorLog "{root}/error.log"
-LogLevel warn
-User {RUN_USER}
-Group {RUN_USER}
-{chr(10).join(loads)}
-StartServers 2
+    methods = sorted({"byrequests"} | {m for k, m in SLOW_ROWS if k == "stock"})
+    return instructions.front_config(root, port, kind, module, methods, f"""StartServers 2
 ServerLimit 2
 ThreadLimit 128
 ThreadsPerChild 128
@@ -186,8 +170,7 @@ MaxConnectionsPerChild 0
 KeepAliveTimeout 30
 MaxKeepAliveRequests 0
 Timeout 30
-{proxy}
-"""
+{proxy}""")
 
 
 class Front:
