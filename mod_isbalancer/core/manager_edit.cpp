@@ -383,20 +383,6 @@ constexpr std::array<JsonKey, 22> kSetKeys = {{
     {"stickysession", "b_ss"},
 }};
 
-void append_form_component(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char c : s) {
-    if (is_unreserved(c)) {
-      out += c;
-    } else {
-      auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-}
-
 std::string sticky_text(const std::string& cookie, const std::string& path) {
   if (cookie.empty() && path.empty()) return "";
   if (cookie == path) return cookie;
@@ -439,13 +425,29 @@ std::optional<std::vector<FormField>> parse_form(std::string_view text, EditErro
   return out;
 }
 
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    if (is_unreserved(c)) {
+      out += c;
+    } else {
+      auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
 std::string encode_form(std::span<const FormField> fields) {
   std::string out;
   for (const auto& f : fields) {
     if (!out.empty()) out += '&';
-    append_form_component(out, f.name);
+    out += percent_encode(f.name);
     out += '=';
-    append_form_component(out, f.value);
+    out += percent_encode(f.value);
   }
   return out;
 }

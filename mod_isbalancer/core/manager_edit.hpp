@@ -60,6 +60,10 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
 // Encodes fields as application/x-www-form-urlencoded text.
 std::string encode_form(std::span<const FormField> fields);
 
+// Percent-encodes everything but RFC 3986's unreserved characters: one form
+// component, or one query parameter of a URL.
+std::string percent_encode(std::string_view s);
+
 // A member's operator-settable values, in mod_proxy's units.
 struct MemberSettings {
   std::int64_t lbfactor = 100;  // loadfactor x 100

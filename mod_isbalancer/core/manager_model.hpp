@@ -79,6 +79,10 @@ std::string status_text(std::uint32_t status);
 // Text escaped for HTML element content and attribute values.
 std::string escape_html(std::string_view text);
 
+// Text as a JSON string, quotes included; <, > and & escaped too, so it is safe
+// inside a page.
+std::string json_quote(std::string_view text);
+
 std::string render_html(const ManagerSnapshot& snap);
 // Schema "isbalancer.manager/1"; see README "balancer-manager".
 std::string render_json(const ManagerSnapshot& snap);

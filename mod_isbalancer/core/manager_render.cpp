@@ -119,6 +119,12 @@ std::string short_name(std::string_view balancer) {
 
 }  // namespace
 
+std::string json_quote(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
 std::string status_text(std::uint32_t status) {
   std::string out;
   for (const Flag& f : kFlags) {
@@ -237,24 +243,6 @@ std::string format_time_us(std::int64_t us) {
   return buf;
 }
 
-// Percent-encodes a query component.
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
 // A configuration value in a "differs" note: escaped, and visible when empty.
 std::string shown(std::string_view value) {
   return value.empty() ? std::string("(none)") : escape_html(value);
@@ -347,8 +335,8 @@ std::string render_html(const ManagerSnapshot& snap) {
     out += escape_html(b.name);
     // Stock's page links each balancer and member as ?b=...&w=...&nonce=...;
     // operator scripts (and httpd's own tests) read the nonce from these links.
-    const std::string link = action + "?b=" + escape_html(url_encode(bname)) +
-                             "&amp;nonce=" + escape_html(url_encode(b.nonce));
+    const std::string link = action + "?b=" + escape_html(percent_encode(bname)) +
+                             "&amp;nonce=" + escape_html(percent_encode(b.nonce));
     out += "\">\n<h2>LoadBalancer Status for <a href=\"";
     out += link;
     out += "\">";
@@ -398,9 +386,9 @@ std::string render_html(const ManagerSnapshot& snap) {
       out += "\" data-m=\"";
       out += escape_html(m.name);
       out += "\">";
-      td("<a href=\"" + action + "?b=" + escape_html(url_encode(bname)) +
-         "&amp;w=" + escape_html(url_encode(m.name)) +
-         "&amp;nonce=" + escape_html(url_encode(b.nonce)) + "\">" + escape_html(m.name) + "</a>");
+      td("<a href=\"" + action + "?b=" + escape_html(percent_encode(bname)) +
+         "&amp;w=" + escape_html(percent_encode(m.name)) + "&amp;nonce=" +
+         escape_html(percent_encode(b.nonce)) + "\">" + escape_html(m.name) + "</a>");
       td(escape_html(m.route), nullptr, "route");
       td(escape_html(m.redirect), nullptr, "redirect");
       std::string factor;

@@ -283,24 +283,6 @@ void send(request_rec* r, const std::string& body) {
   if (!r->header_only) ap_rwrite(body.data(), static_cast<int>(body.size()), r);
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f || c == '<' || c == '>' || c == '&' || u >= 0x80) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u < 0x80 ? u : 0xfffd);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
   ap_log_rerror(APLOG_MARK, why.status >= 500 ? APLOG_ERR : APLOG_INFO, 0, r,
                 "%s balancer-manager: %s refused with %d: %s%s%s", log_id, r->method, why.status,
@@ -311,7 +293,7 @@ int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
   if (json) {
     ap_set_content_type(r, "application/json");
     body = "{\"error\":{\"status\":" + std::to_string(why.status) +
-           ",\"field\":" + json_string(why.field) + ",\"message\":" + json_string(why.message) +
+           ",\"field\":" + json_quote(why.field) + ",\"message\":" + json_quote(why.message) +
            "}}\n";
   } else {
     ap_set_content_type(r, "text/html; charset=utf-8");
@@ -461,9 +443,10 @@ int edit(request_rec* r, const SharedState& shared) {
     }
     if (json) {
       std::string reply =
-          "{\"ok\":true,\"balancer\":" + json_string(lb->main->s->name) + ",\"changes\":[";
+          "{\"ok\":true,\"balancer\":" + json_quote(lb->main->s->name) + ",\"changes\":[";
       for (std::size_t i = 0; i < out.changes.size(); ++i) {
-        reply += (i ? "," : "") + json_string(out.changes[i]);
+        if (i > 0) reply += ',';
+        reply += json_quote(out.changes[i]);
       }
       reply += "]}\n";
       ap_set_content_type(r, "application/json");

@@ -33,6 +33,25 @@ std::string hc_method_name(hcmethod_t method) {
   return "";
 }
 
+// mod_proxy_hcheck's implemented method called `name` (any case), or nullptr.
+const proxy_hcmethods_t* find_hc_method(std::string_view name) {
+  const proxy_hcmethods_t* m = proxy_api().hcmethods;
+  for (int i = 0; m != nullptr && i < 32 && m[i].name != nullptr; ++i) {
+    if (m[i].implemented && std::strlen(m[i].name) == name.size() &&
+        strncasecmp(m[i].name, name.data(), name.size()) == 0) {
+      return &m[i];
+    }
+  }
+  return nullptr;
+}
+
+// Whether `b` is balancer://`name` (mod_proxy lower-cases names; any case matches).
+bool is_named(const proxy_balancer& b, std::string_view name) {
+  std::string_view have = field(b.s->name);
+  have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
+  return have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0;
+}
+
 // The slot word of a member slot, relative index i.
 std::uint64_t slot_of(const LocalBalancer& lb, const SharedState& state, std::uint32_t i) {
   return state.member(lb.first_member + i).slot.load(std::memory_order_acquire);
@@ -125,14 +144,7 @@ BalancerSettings read_settings(const proxy_balancer& b) {
 }
 
 bool hc_method_known(std::string_view name) {
-  const proxy_hcmethods_t* m = proxy_api().hcmethods;
-  for (int i = 0; m != nullptr && i < 32 && m[i].name != nullptr; ++i) {
-    if (m[i].implemented && strncasecmp(m[i].name, name.data(), name.size()) == 0 &&
-        std::strlen(m[i].name) == name.size()) {
-      return true;
-    }
-  }
-  return false;
+  return find_hc_method(name) != nullptr;
 }
 
 void write_member(proxy_worker_shared& s, const EditRequest& e) {
@@ -146,10 +158,7 @@ void write_member(proxy_worker_shared& s, const EditRequest& e) {
   if (e.hc_passes) s.passes = *e.hc_passes;
   if (e.hc_fails) s.fails = *e.hc_fails;
   if (e.hc_method) {
-    const proxy_hcmethods_t* m = proxy_api().hcmethods;
-    for (int i = 0; m != nullptr && i < 32 && m[i].name != nullptr; ++i) {
-      if (strcasecmp(m[i].name, e.hc_method->c_str()) == 0) s.method = m[i].method;
-    }
+    if (const proxy_hcmethods_t* m = find_hc_method(*e.hc_method)) s.method = m->method;
   }
   if (e.hc_uri) copy_field(s.hcuri, *e.hc_uri);
   if (e.hc_expr) copy_field(s.hcexpr, *e.hc_expr);
@@ -300,23 +309,14 @@ std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
 LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name) {
   auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
   for (int i = 0; i < conf->balancers->nelts; ++i) {
-    std::string_view have = field(bs[i].s->name);
-    have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
-    if (have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0) {
-      return local_balancer(&bs[i]);
-    }
+    if (is_named(bs[i], name)) return local_balancer(&bs[i]);
   }
   return nullptr;
 }
 
 LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name) {
   for (const auto& lb : local_balancers()) {
-    if (!lb || lb->scope != scope) continue;
-    std::string_view have = field(lb->main->s->name);
-    have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
-    if (have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0) {
-      return lb.get();
-    }
+    if (lb && lb->scope == scope && is_named(*lb->main, name)) return lb.get();
   }
   return nullptr;
 }
