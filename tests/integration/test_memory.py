@@ -27,6 +27,12 @@ REQUESTS = int(os.environ.get("ISB_MEMORY_REQUESTS", "100000"))
 WARMUP_SECONDS = 8
 CHUNKS = 10
 CONNECTIONS = 16
+# The warm-up runs at three times the measured concurrency, so that every worker
+# thread and every pooled member connection (mod_proxy keeps up to ThreadsPerChild
+# per member and child) is in use at least once before the first sample: a later
+# burst of concurrency then finds them all allocated, and what is left to grow is
+# what requests themselves keep.
+WARMUP_CONNECTIONS = 48
 WRK_THREADS = 2
 
 # One in four requests carries a JSESSIONID cookie, one in four a ;jsessionid=
@@ -66,9 +72,9 @@ def memory_of(pids):
     return rss, pss
 
 
-def run_wrk(port, script, seconds):
+def run_wrk(port, script, seconds, connections=CONNECTIONS):
     out = subprocess.run(
-        ["wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{max(1, round(seconds))}s",
+        ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
          "-s", str(script), f"http://127.0.0.1:{port}/"],
         capture_output=True, text=True, timeout=seconds + 30)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRK ")), None)
@@ -117,13 +123,16 @@ MaxKeepAliveRequests 0
          (f"http://127.0.0.1:{port2}", "route=n2")],
         proxyset="stickysession=JSESSIONID|jsessionid"),
         load_isb=front_kind == "isb", modules=STOCK_MODULES if front_kind == "stock" else (),
-        extra_top="StartServers 4\nServerLimit 4\nMaxKeepAliveRequests 0\n"
-                  "CustomLog /dev/null isb")
+        # 32 worker threads for 16 measured connections: enough that the event MPM
+        # never closes a keep-alive connection for want of a worker.
+        extra_top="StartServers 4\nServerLimit 4\nThreadLimit 8\nThreadsPerChild 8\n"
+                  "MaxRequestWorkers 32\nMinSpareThreads 8\nMaxSpareThreads 32\n"
+                  "MaxKeepAliveRequests 0\nCustomLog /dev/null isb")
     script = tmp_path / "mix.lua"
     script.write_text(WRK_SCRIPT)
     children = sorted(front.child_pids())
     try:
-        warm = run_wrk(front.port, script, WARMUP_SECONDS)
+        warm = run_wrk(front.port, script, WARMUP_SECONDS, WARMUP_CONNECTIONS)
         assert warm["non2xx"] == 0 and warm["requests"] > 0, warm
         rate = warm["requests"] / (warm["us"] / 1e6)
         samples = [(0, *memory_of(children))]
