@@ -59,7 +59,7 @@ Decision balance(T& t, const BalancerPolicy& policy, const RequestView& req,
     d.member = kNoMember;
     return d;
   }
-  std::size_t pos = policy.selector->pick(scratch.first(n));
+  std::size_t pos = policy.selector->pick(scratch.first(n), req.now);
   d.outcome = Outcome::kBalanced;
   d.member = scratch[pos].index;
   // Stock marks every balanced request of a sticky balancer as a route change:

@@ -32,7 +32,8 @@ struct MemberSnapshot {
   std::string scheme;
   std::string hostname;
   int port = 0;
-  std::int64_t latency_ewma_us = 0;  // 0: no sample yet
+  std::int64_t latency_ewma_us = 0;      // 0: no sample yet
+  std::int64_t latency_estimate_us = 0;  // bylatency's peak estimate now; 0: none
   std::uint64_t latency_sum_us = 0;
   std::uint64_t latency_count = 0;
   bool added = false;                // added at run time, not in the configuration

@@ -634,12 +634,15 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   o.str("status_text", status_text(m.status));
   o.name("latency");
   JsonObject lat(out);
-  if (m.latency_ewma_us > 0) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(m.latency_ewma_us) / 1000.0);
-    lat.name("ewma_ms") += buf;
-  } else {
-    lat.name("ewma_ms") += "null";
+  for (auto [key, us] :
+       {std::pair{"ewma_ms", m.latency_ewma_us}, std::pair{"estimate_ms", m.latency_estimate_us}}) {
+    if (us > 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(us) / 1000.0);
+      lat.name(key) += buf;
+    } else {
+      lat.name(key) += "null";
+    }
   }
   lat.unum("sum_us", m.latency_sum_us).unum("count", m.latency_count);
   lat.close();
@@ -774,6 +777,10 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
                  "Moving average (weight 1/8) of the time from the pick to the end of the "
                  "proxied exchange; 0 before the first request."},
                 [&](const MemberSnapshot& m) { return seconds(m.latency_ewma_us); });
+  member_metric({"isbalancer_member_latency_estimate_seconds", "gauge",
+                 "The peak-sensitive latency estimate lbmethod=bylatency ranks members by, "
+                 "decayed to now; 0 before the first request."},
+                [&](const MemberSnapshot& m) { return seconds(m.latency_estimate_us); });
   header({"isbalancer_member_latency_seconds", "summary",
           "Time from the pick to the end of the proxied exchange."});
   for (const BalancerSnapshot& b : snap.balancers) {

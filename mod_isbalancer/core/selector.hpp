@@ -27,14 +27,17 @@ class Selector {
  public:
   virtual ~Selector() = default;
   virtual std::string_view name() const noexcept = 0;
-  // Returns the position in `candidates` of the chosen member.
+  // Returns the position in `candidates` of the chosen member. `now_us` is the
+  // request's time (µs, the same clock as record_latency's).
   // Contract: `candidates` is not empty. Thread- and process-safe: only atomic
   // updates of the candidates' counters.
-  virtual std::size_t pick(std::span<const Candidate> candidates) const noexcept = 0;
+  virtual std::size_t pick(std::span<const Candidate> candidates,
+                           std::int64_t now_us) const noexcept = 0;
 };
 
-// The selector registered under `name` ("byrequests", "bybusyness",
-// "bytraffic"), or nullptr. The returned objects are stateless singletons.
+// The selector registered under `name` ("byrequests", "bybusyness", "bytraffic",
+// "leastrequest", "bylatency"), or nullptr. The returned objects are stateless
+// singletons.
 const Selector* find_selector(std::string_view name) noexcept;
 
 // Every selector name, for documentation and error messages.
@@ -43,5 +46,9 @@ std::span<const std::string_view> selector_names() noexcept;
 // The selector named selector_names()[index], or nullptr past the end. Lets shared
 // memory name a selector by a small number.
 const Selector* selector_at(std::size_t index) noexcept;
+
+// Reseeds the calling thread's random source (leastrequest, bylatency), so that a
+// test can replay the same picks. Threads seed themselves from the OS otherwise.
+void seed_selector_random(std::uint64_t seed) noexcept;
 
 }  // namespace isb

@@ -18,7 +18,8 @@ namespace {
 class ByBusyness final : public Selector {
  public:
   std::string_view name() const noexcept override { return "bybusyness"; }
-  std::size_t pick(std::span<const Candidate> candidates) const noexcept override {
+  std::size_t pick(std::span<const Candidate> candidates,
+                   std::int64_t /*now_us*/) const noexcept override {
     std::int64_t total = 0;
     std::size_t best = 0;
     std::int64_t best_busy = std::numeric_limits<std::int64_t>::max();

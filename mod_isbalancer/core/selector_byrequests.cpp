@@ -31,7 +31,8 @@ namespace {
 class ByRequests final : public Selector {
  public:
   std::string_view name() const noexcept override { return "byrequests"; }
-  std::size_t pick(std::span<const Candidate> candidates) const noexcept override {
+  std::size_t pick(std::span<const Candidate> candidates,
+                   std::int64_t /*now_us*/) const noexcept override {
     std::int64_t total = 0;
     std::int64_t best_status = std::numeric_limits<std::int64_t>::min();
     std::size_t best = 0;

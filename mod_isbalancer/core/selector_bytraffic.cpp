@@ -15,7 +15,8 @@ namespace {
 class ByTraffic final : public Selector {
  public:
   std::string_view name() const noexcept override { return "bytraffic"; }
-  std::size_t pick(std::span<const Candidate> candidates) const noexcept override {
+  std::size_t pick(std::span<const Candidate> candidates,
+                   std::int64_t /*now_us*/) const noexcept override {
     std::size_t best = 0;
     std::uint64_t best_score = std::numeric_limits<std::uint64_t>::max();
     for (std::size_t i = 0; i < candidates.size(); ++i) {

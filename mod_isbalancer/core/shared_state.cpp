@@ -1,5 +1,6 @@
 #include "shared_state.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -53,6 +54,39 @@ std::optional<Sizes> compute_sizes(const SegmentGeometry& g) noexcept {
 }
 
 }  // namespace
+
+std::int64_t latency_estimate_us(const MemberCounters& c, std::int64_t now_us) noexcept {
+  const std::int64_t peak = c.peak_latency_us.load(std::memory_order_relaxed);
+  const std::int64_t age = now_us - c.peak_stamp_us.load(std::memory_order_relaxed);
+  if (peak <= 0 || age <= 0) return peak;
+  if (age >= 40 * kPeakHalfLifeUs) return 1;  // 2^-40 of any sample: nothing left
+  const double halvings = static_cast<double>(age) / static_cast<double>(kPeakHalfLifeUs);
+  const auto decayed = static_cast<std::int64_t>(static_cast<double>(peak) * std::exp2(-halvings));
+  return decayed > 0 ? decayed : 1;  // 0 stays "no sample yet"
+}
+
+void record_latency(MemberCounters& c, std::int64_t sample_us, std::int64_t now_us) noexcept {
+  if (sample_us < 0) sample_us = 0;
+  std::int64_t old = c.latency_ewma_us.load(std::memory_order_relaxed);
+  std::int64_t next = 0;
+  do {
+    next = old == 0 ? sample_us : old + (sample_us - old) / 8;
+    if (next == 0) next = 1;  // 0 means "no sample yet"
+  } while (!c.latency_ewma_us.compare_exchange_weak(old, next, std::memory_order_relaxed));
+  c.latency_sum_us.fetch_add(static_cast<std::uint64_t>(sample_us), std::memory_order_relaxed);
+  c.latency_count.fetch_add(1, std::memory_order_relaxed);
+
+  // Two children recording at once may each write a value computed from the same
+  // old one, and a reader may pair a new value with the old stamp for a moment:
+  // either costs at most one sample's worth of precision, never a wrong order of
+  // magnitude, so plain stores are enough.
+  const std::int64_t decayed = latency_estimate_us(c, now_us);
+  std::int64_t peak =
+      decayed == 0 || sample_us >= decayed ? sample_us : decayed + (sample_us - decayed) / 8;
+  if (peak == 0) peak = 1;
+  c.peak_latency_us.store(peak, std::memory_order_relaxed);
+  c.peak_stamp_us.store(now_us, std::memory_order_relaxed);
+}
 
 std::optional<std::size_t> SharedState::bytes_needed(const SegmentGeometry& g) noexcept {
   auto s = compute_sizes(g);

@@ -69,9 +69,13 @@ struct alignas(kSlotAlign) MemberCounters {
   std::atomic<std::int64_t> latency_ewma_us{0};
   std::atomic<std::uint64_t> latency_sum_us{0};
   std::atomic<std::uint64_t> latency_count{0};
+  // The latency estimate bylatency ranks by (see latency_estimate_us()): a peak-
+  // sensitive EWMA in µs, and when it was last written (µs, the caller's clock).
+  std::atomic<std::int64_t> peak_latency_us{0};
+  std::atomic<std::int64_t> peak_stamp_us{0};
   // Room for what comes next without a layout change: live sessions, slow-start
   // and outlier-ejection timestamps. Zero until used.
-  std::atomic<std::uint64_t> reserved[7]{};
+  std::atomic<std::uint64_t> reserved[5]{};
 };
 
 // A member slot's life: free (never used, or a removed member's slot given back),
@@ -115,18 +119,20 @@ static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(sizeof(MemberCounters) == 2 * kSlotAlign);
 
-// Folds one latency sample into the member's figures.
-inline void record_latency(MemberCounters& c, std::int64_t sample_us) noexcept {
-  if (sample_us < 0) sample_us = 0;
-  std::int64_t old = c.latency_ewma_us.load(std::memory_order_relaxed);
-  std::int64_t next = 0;
-  do {
-    next = old == 0 ? sample_us : old + (sample_us - old) / 8;
-    if (next == 0) next = 1;  // 0 means "no sample yet"
-  } while (!c.latency_ewma_us.compare_exchange_weak(old, next, std::memory_order_relaxed));
-  c.latency_sum_us.fetch_add(static_cast<std::uint64_t>(sample_us), std::memory_order_relaxed);
-  c.latency_count.fetch_add(1, std::memory_order_relaxed);
-}
+// The half-life of the peak estimate while a member gets no samples: after a
+// quarter of a second without an answer, a member looks half as slow as it did.
+inline constexpr std::int64_t kPeakHalfLifeUs = 250'000;
+
+// The member's peak estimate at `now_us`, decayed towards zero for the time since
+// it was last written, so that a member every picker avoids because it was slow
+// is tried again after a while (about 1 s for 20 ms against 1 ms), and a member
+// that recovered earns its traffic back from that one sample. 0: no sample yet.
+std::int64_t latency_estimate_us(const MemberCounters& c, std::int64_t now_us) noexcept;
+
+// Folds one latency sample, taken at `now_us`, into the member's figures: the
+// EWMA shown to operators (weight 1/8), sum and count, and the peak estimate, which
+// jumps to any sample above its decayed value and otherwise moves 1/8 of the way.
+void record_latency(MemberCounters& c, std::int64_t sample_us, std::int64_t now_us) noexcept;
 static_assert(sizeof(BalancerCounters) == kSlotAlign);
 
 // The head of one busy-ledger row; `member_capacity` std::atomic<std::int32_t>

@@ -271,10 +271,12 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
 
     for (const auto& e : inv.balancers) {
       if (!is_our_lbmethod(e.first->lbmethod)) {
+        std::string names;
+        for (auto name : selector_names()) names.append(names.empty() ? "" : ", ").append(name);
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      ISB_LOGNO(00009) "%s: lbmethod '%s' is not provided by mod_isbalancer; use "
-                                      "one of byrequests, bybusyness, bytraffic",
-                     e.first->s->name, e.first->s->lbpname);
+                                      "one of %s",
+                     e.first->s->name, e.first->s->lbpname, names.c_str());
         return HTTP_INTERNAL_SERVER_ERROR;
       }
     }

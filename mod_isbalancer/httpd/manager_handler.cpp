@@ -254,6 +254,7 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.hostname = std::string(field(s->hostname_ex));
       m.port = s->port;
       m.latency_ewma_us = c.latency_ewma_us.load(std::memory_order_relaxed);
+      m.latency_estimate_us = latency_estimate_us(c, snap.now_us);
       m.latency_sum_us = c.latency_sum_us.load(std::memory_order_relaxed);
       m.latency_count = c.latency_count.load(std::memory_order_relaxed);
       m.settings = read_settings(*s);

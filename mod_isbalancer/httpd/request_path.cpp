@@ -26,10 +26,12 @@ constexpr std::string_view kPrefix = BALANCER_PREFIX;  // "balancer://"
 // want a pick without the rest of the request path.
 proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept;
 
-std::array<proxy_balancer_method, 3> g_methods = {{
+std::array<proxy_balancer_method, 5> g_methods = {{
     {"byrequests", &find_best, nullptr, nullptr, nullptr, nullptr},
     {"bybusyness", &find_best, nullptr, nullptr, nullptr, nullptr},
     {"bytraffic", &find_best, nullptr, nullptr, nullptr, nullptr},
+    {"leastrequest", &find_best, nullptr, nullptr, nullptr, nullptr},
+    {"bylatency", &find_best, nullptr, nullptr, nullptr, nullptr},
 }};
 
 const Selector* selector_of(const proxy_balancer* b, const BalancerCounters& counters) noexcept {
@@ -264,7 +266,8 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
   if (auto* attempt =
           static_cast<Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
       attempt != nullptr && attempt->ticket.counters == &counters) {
-    record_latency(counters, apr_time_now() - attempt->picked);
+    const apr_time_t now = apr_time_now();
+    record_latency(counters, now - attempt->picked, now);
   }
   if ((worker->s->status & PROXY_WORKER_IGNORE_ERRORS) != 0) return OK;
   if (balancer->errstatuses != nullptr) {

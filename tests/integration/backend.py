@@ -10,6 +10,7 @@ Paths:
   /status/NNN      answer with status NNN
   /redirect        302 to http://<host>:<port>/target (for ProxyPassReverse)
   /sleep/MS        wait MS milliseconds first (bounded to 30 s)
+  /sleepif/NAME/MS the same, but only on the backend named NAME (one slow member)
   anything else    200; a request body is read and its length reported
 """
 import argparse
@@ -59,9 +60,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status = int(path.split("/")[2])
             except ValueError:
                 status = 400
-        elif path.startswith("/sleep/"):
+        elif path.startswith("/sleep/") or path.startswith("/sleepif/"):
+            parts = path.split("/")
+            if parts[1] == "sleepif":
+                parts = parts[1:] if len(parts) > 3 and parts[2] == self.server.name else None
             try:
-                time.sleep(min(int(path.split("/")[2]), 30000) / 1000.0)
+                if parts:
+                    time.sleep(min(int(parts[2]), 30000) / 1000.0)
             except ValueError:
                 status = 400
         elif path == "/redirect":

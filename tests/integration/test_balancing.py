@@ -226,13 +226,32 @@ def test_failonstatus_puts_member_into_error(backends, httpd):
     assert log.count("ISB00014") == 1  # forcerecovery fired once
 
 
-@pytest.mark.parametrize("method", ["bybusyness", "bytraffic"])
+@pytest.mark.parametrize("method", ["bybusyness", "bytraffic", "leastrequest", "bylatency"])
 def test_other_lbmethods(backends, httpd, method):
     a, b = backends("a", "b")
     h = httpd(balancer_conf([(a.url, ""), (b.url, "")], proxyset=f"lbmethod={method}"))
     counts, statuses = spread(Client(h.port), 200)
     assert statuses == {200: 200}
     assert counts["a"] > 40 and counts["b"] > 40, counts
+
+
+@pytest.mark.parametrize("method,delay_ms,most", [
+    # 100 ms on one of three members: byrequests would send it a third (100); bylatency
+    # sends it the first requests, while it has no estimate, then a probe every ~1.3 s.
+    ("bylatency", 100, 20),
+    # 500 ms: it holds a request in flight while the others answer in a few ms, so
+    # every pair that draws it picks the other member, unless both are idle.
+    ("leastrequest", 500, 25),
+])
+def test_new_methods_steer_clear_of_a_slow_member(backends, httpd, method, delay_ms, most):
+    a, b, slow = backends("a", "b", "slow")
+    h = httpd(balancer_conf([(a.url, ""), (b.url, ""), (slow.url, "")],
+                            proxyset=f"lbmethod={method}"))
+    n = 300
+    counts, statuses = spread(Client(h.port), n, path=f"/sleepif/slow/{delay_ms}", threads=6)
+    assert statuses == {200: n}
+    assert counts["slow"] <= most, counts
+    assert counts["a"] > 80 and counts["b"] > 80, counts
 
 
 def test_maxattempts_zero_does_not_fail_over(backends, httpd):

@@ -31,7 +31,7 @@ def test_lbmethods_are_registered_for_proxyset(httpd):
               start=False)
     rc, err = h.try_start()
     assert rc != 0 and "unknown lbmethod" in err.lower(), err
-    for method in ("byrequests", "bybusyness", "bytraffic"):
+    for method in ("byrequests", "bybusyness", "bytraffic", "leastrequest", "bylatency"):
         h.write_config(balancer_conf([("http://127.0.0.1:9", "")], proxyset=f"lbmethod={method}"))
         res = h._ctl("-t", check=False)
         assert res.returncode == 0, res.stderr

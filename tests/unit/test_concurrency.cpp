@@ -54,3 +54,44 @@ TEST_CASE("concurrent picks and sticky hits keep exact totals", "[concurrency]")
   CHECK(std::abs(static_cast<double>(t[1].counters.elected.load()) / total - 2.0 / 8) < 0.01);
   CHECK(std::abs(static_cast<double>(t[2].counters.elected.load()) / total - 5.0 / 8) < 0.01);
 }
+
+TEST_CASE("concurrent two-choice picks and latency records lose no count", "[concurrency]") {
+  for (const char* method : {"leastrequest", "bylatency"}) {
+    FakeTable t;
+    t.add("a", 100);
+    t.add("b", 200);
+    t.add("c", 500);
+    BalancerPolicy policy;
+    policy.selector = find_selector(method);
+    constexpr int kThreads = 8;
+    constexpr int kRounds = 4000;
+    std::vector<std::thread> threads;
+    for (int id = 0; id < kThreads; ++id) {
+      threads.emplace_back([&t, &policy, id] {
+        seed_selector_random(static_cast<std::uint64_t>(id) + 1);
+        std::vector<Candidate> scratch(t.size());
+        for (int i = 0; i < kRounds; ++i) {
+          const std::int64_t now = i * 1000LL;
+          Decision d = decide(t, policy, RequestView{"balancer://c/app", "", now}, scratch);
+          MemberCounters& c = t.counters(d.member);
+          c.busy.fetch_add(1);
+          record_latency(c, 500 + 100 * static_cast<std::int64_t>(d.member), now + 500);
+          c.busy.fetch_sub(1);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    std::uint64_t elected = 0;
+    std::uint64_t samples = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      INFO(method << " " << t[i].name << " elected " << t[i].counters.elected.load());
+      elected += t[i].counters.elected.load();
+      samples += t[i].counters.latency_count.load();
+      CHECK(t[i].counters.busy.load() == 0);
+      CHECK(t[i].counters.elected.load() > 0);
+      CHECK(latency_estimate_us(t[i].counters, kRounds * 1000LL) > 0);
+    }
+    CHECK(elected == std::uint64_t{kThreads} * kRounds);
+    CHECK(samples == elected);
+  }
+}

@@ -105,6 +105,6 @@ TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
     CHECK(line.rfind("isbalancer_", 0) == 0);
     CHECK(line.find("} ") != std::string::npos);
   }
-  // 9 member series and a 2-line summary for each of 2 members, 2 balancer series.
-  CHECK(samples == (9 + 2) * 2 + 2);
+  // 10 member series and a 2-line summary for each of 2 members, 2 balancer series.
+  CHECK(samples == (10 + 2) * 2 + 2);
 }
