@@ -128,6 +128,8 @@ MaxKeepAliveRequests 0
         extra_top="StartServers 4\nServerLimit 4\nThreadLimit 8\nThreadsPerChild 8\n"
                   "MaxRequestWorkers 32\nMinSpareThreads 8\nMaxSpareThreads 32\n"
                   "MaxKeepAliveRequests 0\nCustomLog /dev/null isb")
+    # The warm-up keeps every worker busy on purpose, which the MPM notes as an error.
+    front.allowed = [r"AH00484"]
     script = tmp_path / "mix.lua"
     script.write_text(WRK_SCRIPT)
     children = sorted(front.child_pids())
