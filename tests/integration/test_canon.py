@@ -275,3 +275,48 @@ def test_member_sees_the_same_url(httpd, members, slashes):
     assert not differ, "\n".join(differ)
     # The matrix must mostly reach the members, or it proves little.
     assert proxied > len(CASES) * 2 // 3, proxied
+
+
+def test_members_added_at_run_time_get_their_own_url(httpd, members):
+    """A member added through the balancer-manager (with a path in its URL), and
+    another put into the slot of a removed one, are sent their own canonical URL
+    from every child."""
+    from test_manager_edit import MANAGER, Manager
+
+    m1, m2, m3, _ = members
+    h = httpd(f"""
+<Proxy "balancer://c">
+    BalancerMember "{m1.url()}"
+    ProxySet growth=1
+</Proxy>
+ProxyPass "/balancer-manager" !
+ProxyPass "/" "balancer://c/"
+{MANAGER}""", mpm="prefork")
+    mgr = Manager(h)
+    target = b"/p/a%20b/%C3%A9;x=1/~u?q=%2F&r=a+b"
+
+    def seen(n=12):
+        out = set()
+        for _ in range(n):
+            status, body = fetch_case(h.port, target, 0)
+            assert status == 200, body
+            out.add((body.split(b"\n")[0], member_target(status, body)))
+        return out
+
+    assert seen() == {(b"backend=m1", target)}
+    added = m3.url("/prefix")
+    status, _, page, _ = mgr.post({"b_nwrkr": added, "b_wyes": "1", "w": added,
+                                   "w_status_D": "0"})
+    assert status == 200, page
+    assert mgr.post({"w": m1.url(), "w_status_D": "1"})[0] == 200
+    assert seen() == {(b"backend=m3", b"/prefix" + target)}
+    # Removed, and its slot taken by a member with another URL.
+    assert mgr.post({"w": m1.url(), "w_status_D": "0"})[0] == 200
+    assert mgr.post({"w": added, "w_remove": "1"})[0] == 200
+    assert seen() == {(b"backend=m1", target)}
+    other = m2.url("/other/")
+    status, _, page, _ = mgr.post({"b_nwrkr": other, "b_wyes": "1", "w": other,
+                                   "w_status_D": "0"})
+    assert status == 200, page
+    assert mgr.post({"w": m1.url(), "w_status_D": "1"})[0] == 200
+    assert seen() == {(b"backend=m2", b"/other/" + target)}
