@@ -23,7 +23,8 @@ import threading
 import pytest
 
 STOCK_MODULES = ["slotmem_shm", "proxy_balancer", "lbmethod_byrequests"]
-EXTRA_MODULES = ["rewrite"]
+# mod_proxy_wstunnel's canon handler runs before mod_proxy_http's (and declines).
+EXTRA_MODULES = ["rewrite", "proxy_wstunnel"]
 
 # (location, target after it). Every location exists on every front.
 TARGETS = [
