@@ -57,6 +57,11 @@ TARGETS = [
     "q?jsessionid=ABCDEF0123.n2",
     "end/",
     "",
+    # Every ASCII byte but NUL and '/', percent-encoded; then every printable one
+    # that may appear raw in a request target.
+    "all/" + "".join(f"%{b:02X}" for b in range(1, 128) if b != 0x2F),
+    "raw/" + "".join(chr(b) for b in range(0x21, 0x7F) if chr(b) not in "?#%"),
+    "rawq?" + "".join(chr(b) for b in range(0x21, 0x7F) if chr(b) != "#"),
 ]
 
 LOCATIONS = ["p", "nc", "enc", "srv", "pre", "pres", "tls", "ip", "rw", "rwq"]
@@ -196,7 +201,7 @@ def run_front(httpd, kind, slashes, members):
     # Rejections each front logs the same way (bad %-escapes, control characters,
     # encoded slashes refused by the core, the servlet mapping notice).
     h.allowed = [r"AH00126", r"AH01136", r"AH10415", r"AH10408", r"AH01083", r"AH10244",
-                 r"AH10411", r"AH10479", r"AH10410"]
+                 r"AH10411", r"AH10479", r"AH10410", r"AH10508"]
     seen = {}
     for i, (loc, t) in enumerate(CASES):
         target = ("/" + loc + "/" + t).encode("latin-1")
