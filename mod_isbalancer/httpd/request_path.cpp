@@ -74,14 +74,19 @@ proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noe
   return nullptr;
 }
 
-// ASCII case-insensitive "starts with balancer://", without a call into httpd.
-bool is_balancer_url(const char* url) noexcept {
-  for (char want : kPrefix) {
+// ASCII case-insensitive "url starts with `prefix`" (lower case), as
+// ap_cstr_casecmpn(url, prefix, size) == 0, without a call into httpd.
+bool starts_with_nocase(const char* url, std::string_view prefix) noexcept {
+  for (char want : prefix) {
     char c = *url++;
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     if (c != want) return false;
   }
   return true;
+}
+
+bool is_balancer_url(const char* url) noexcept {
+  return starts_with_nocase(url, kPrefix);
 }
 
 // What pre_request leaves for post_request and the end of the request.
@@ -144,7 +149,7 @@ bool is_our_lbmethod(const proxy_balancer_method* method) noexcept {
 }
 
 int canon_handler(request_rec* r, char* url) noexcept {
-  if (ap_cstr_casecmpn(url, "balancer:", 9) != 0) return DECLINED;
+  if (!starts_with_nocase(url, "balancer:")) return DECLINED;
   // Most balancer URLs are canonical already: r->filename stays as it is.
   if (balancer_url_is_canonical(r, url)) return OK;
   url += 9;
