@@ -22,6 +22,8 @@ import threading
 
 import pytest
 
+from harness import MEMBER_DOWN, free_port
+
 STOCK_MODULES = ["slotmem_shm", "proxy_balancer", "lbmethod_byrequests"]
 # mod_proxy_wstunnel's canon handler runs before mod_proxy_http's (and declines).
 EXTRA_MODULES = ["rewrite", "proxy_wstunnel"]
@@ -64,9 +66,10 @@ TARGETS = [
     "rawq?" + "".join(chr(b) for b in range(0x21, 0x7F) if chr(b) != "#"),
 ]
 
-LOCATIONS = ["p", "nc", "enc", "srv", "pre", "pres", "tls", "ip", "rw", "rwq"]
+LOCATIONS = ["p", "nc", "enc", "srv", "pre", "pres", "root", "tls", "v6", "dflt", "ip", "rw",
+             "rwq"]
 # Locations whose balancer has a single member.
-SINGLE_MEMBER = {"pre", "pres", "tls"}
+SINGLE_MEMBER = {"pre", "pres", "root", "tls", "v6", "dflt"}
 
 # One request per (location, target), over a fresh connection.
 CASES = [(loc, t) for loc in LOCATIONS for t in TARGETS]
@@ -124,9 +127,12 @@ def member_target(status, body):
     return None
 
 
-def front_body(kind, slashes, m1, m2, m3, mtls):
+def front_body(kind, slashes, m1, m2, m3, mtls, v6port):
     """The locations of one front. /pre/ and /pres/ go to a member whose URL has a
-    path (without and with a trailing slash), /tls/ to an https member, /ip/ has
+    path (without and with a trailing slash), /root/ to one whose URL ends in the
+    host's '/', /tls/ to an https member, /v6/ to an IPv6 literal where nothing
+    listens (503, but r->filename shows the URL the member would have been sent),
+    /dflt/ likewise to http://127.0.0.1:80 (the default port leaves the URL), /ip/ has
     ProxyPassInterpolateEnv On, /rw/ is a RewriteRule [P] rather than ProxyPass, and
     /rwq/ a RewriteRule [P] that puts the decoded path into the query (mod_rewrite
     refuses a space or a control character there with 403)."""
@@ -150,6 +156,9 @@ ProxyPass "/enc/" "{m1.url('/enc/')}" mapping=encoded
 ProxyPass "/srv/" "{m1.url('/srv/')}" mapping=servlet
 ProxyPass "/pre/" "{m3.url('/prefix/')}"
 ProxyPass "/pres/" "{m3.url('/prefix//')}"
+ProxyPass "/root/" "{m3.url('//')}"
+ProxyPass "/v6/" "http://[::1]:{v6port}/v6/" retry=0
+ProxyPass "/dflt/" "http://127.0.0.1:80/dflt/" retry=0
 ProxyPass "/tls/" "{mtls.url('/tls/')}"
 ProxyPass "/ip/" "{m1.url('/ip/')}" interpolate
 RewriteRule "^/rw/(.*)$" "{m1.url('/rw/')}$1" [P]
@@ -167,6 +176,15 @@ RewriteRule "^/rwq/(.*)$" "{m1.url('/rwq')}?v=$1" [P]
 <Proxy "balancer://pres">
     BalancerMember "{m3.url('/prefix/')}"
 </Proxy>
+<Proxy "balancer://root">
+    BalancerMember "{m3.url('/')}"
+</Proxy>
+<Proxy "balancer://v6">
+    BalancerMember "http://[::1]:{v6port}" retry=0
+</Proxy>
+<Proxy "balancer://dflt">
+    BalancerMember "http://127.0.0.1:80" retry=0
+</Proxy>
 <Proxy "balancer://tls">
     BalancerMember "{mtls.url()}"
 </Proxy>
@@ -176,6 +194,9 @@ ProxyPass "/enc/" "balancer://c/enc/" mapping=encoded
 ProxyPass "/srv/" "balancer://c/srv/" mapping=servlet
 ProxyPass "/pre/" "balancer://pre/"
 ProxyPass "/pres/" "balancer://pres/"
+ProxyPass "/root/" "balancer://root/"
+ProxyPass "/v6/" "balancer://v6/v6/"
+ProxyPass "/dflt/" "balancer://dflt/dflt/"
 ProxyPass "/tls/" "balancer://tls/tls/"
 ProxyPass "/ip/" "balancer://c/ip/" interpolate
 RewriteRule "^/rw/(.*)$" "balancer://c/rw/$1" [P]
@@ -187,7 +208,7 @@ RewriteRule "^/rwq/(.*)$" "balancer://c/rwq?v=$1" [P]
 def members(certs):
     ca, crt, key = certs
     made = [Echo("m1"), Echo("m2"), Echo("m3"), Echo("mtls", tls=(crt, key))]
-    yield made
+    yield made + [free_port()]
     for m in made:
         m.shutdown()
         m.server_close()
@@ -200,7 +221,7 @@ def run_front(httpd, kind, slashes, members):
               (STOCK_MODULES if kind == "stock" else []))
     # Rejections each front logs the same way (bad %-escapes, control characters,
     # encoded slashes refused by the core, the servlet mapping notice).
-    h.allowed = [r"AH00126", r"AH01136", r"AH10415", r"AH10408", r"AH01083", r"AH10244",
+    h.allowed = MEMBER_DOWN + [r"AH00126", r"AH01136", r"AH10415", r"AH10408", r"AH01083", r"AH10244",
                  r"AH10411", r"AH10479", r"AH10410", r"AH10508"]
     seen = {}
     for i, (loc, t) in enumerate(CASES):
@@ -289,7 +310,7 @@ def test_members_added_at_run_time_get_their_own_url(httpd, members):
     from every child."""
     from test_manager_edit import MANAGER, Manager
 
-    m1, m2, m3, _ = members
+    m1, m2, m3, _, _ = members
     h = httpd(f"""
 <Proxy "balancer://c">
     BalancerMember "{m1.url()}"
