@@ -14,6 +14,7 @@
 #include <cerrno>
 
 #include "../core/selector.hpp"
+#include "canon.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"
@@ -410,6 +411,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       lb->configured.resize(lb->configured.size() + growth);
       member += growth;
       lb->member_slots = member - lb->first_member;
+      lb->urls = std::make_unique<std::atomic<const MemberUrl*>[]>(lb->member_slots);
       BalancerCounters& bc = state->balancer(e.slot);
       bc.first_member = lb->first_member;
       bc.member_slots = lb->member_slots;
@@ -418,6 +420,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
     process_state().shared = state;
     process_state().parent_pid = getpid();
     process_state().health_checks = health_checks;
+    plan_member_canon(s);
 
     // A new segment starts from the configuration; bring back the runtime edits
     // of the previous generation, or of the last run when BalancerPersist is On.

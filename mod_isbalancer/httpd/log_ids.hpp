@@ -32,6 +32,7 @@
 //   ISB00029 info    balancer-manager: edit refused: conflict (409) or busy (503)
 //   ISB00030-ISB00039 are left for the balancer-manager
 //   ISB00040 notice  busy counts of children that died mid-request given back
+//   ISB00041 debug   how member URLs are canonicalised (directly or by mod_proxy's hooks)
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

@@ -91,6 +91,13 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
       }
       local = {w, slot_incarnation(word)};
     }
+    if (lb.urls) {
+      const MemberUrl* url = lb.urls[i].load(std::memory_order_relaxed);
+      if (url == nullptr || url->worker != local.worker ||
+          std::strcmp(url->name, local.worker->s->name_ex) != 0) {
+        lb.urls[i].store(make_member_url(local.worker, pool), std::memory_order_release);
+      }
+    }
     *static_cast<proxy_worker**>(apr_array_push(list)) = local.worker;
   }
   std::atomic_ref<apr_array_header_t*>(lb.main->workers).store(list, std::memory_order_release);

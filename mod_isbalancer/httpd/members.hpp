@@ -21,6 +21,7 @@
 
 #include "../core/manager_edit.hpp"
 #include "../core/shared_state.hpp"
+#include "canon.hpp"
 #include "httpd_includes.hpp"
 #include "worker_table.hpp"
 
@@ -42,6 +43,10 @@ struct LocalBalancer {
   std::string scope;                    // "host:port" of `server` (state file key)
   bool persist = false;                 // BalancerPersist On for its host
   std::vector<LocalMember> members;     // per member slot, relative to first_member
+  // Per member slot, relative to first_member: the canonical URL parts of the
+  // member's proxy_worker in this process (canon.hpp). Replaced, never changed,
+  // by sync_members; read by requests without a lock.
+  std::unique_ptr<std::atomic<const MemberUrl*>[]> urls;
   std::vector<std::optional<MemberSettings>> configured;  // nullopt: a growth slot
   BalancerSettings configured_balancer;
   std::atomic<std::uint64_t> seen_version{~std::uint64_t{0}};
@@ -67,6 +72,13 @@ inline void keep_in_step(LocalBalancer& lb, const SharedState& state, apr_pool_t
       lb.seen_version.load(std::memory_order_acquire)) {
     sync_members(lb, state, pool, false);
   }
+}
+
+// The MemberUrl of `worker` (a member of `lb`), or nullptr if there is none.
+inline const MemberUrl* member_url(const LocalBalancer& lb, const proxy_worker* worker) noexcept {
+  const auto i = static_cast<std::uint32_t>(worker->s->index) - lb.first_member;
+  if (!lb.urls || i >= lb.member_slots) return nullptr;
+  return lb.urls[i].load(std::memory_order_acquire);
 }
 
 // The active slot (absolute index) of the member called `name`, if any.

@@ -41,6 +41,10 @@ bool resolve_proxy_api(ProxyApi& api, std::string& missing) noexcept {
   ok &= lookup(api.hook_post_request, "proxy_hook_post_request", missing);
   ok &= lookup(api.hook_canon_handler, "proxy_hook_canon_handler", missing);
   ok &= lookup(api.define_worker, "ap_proxy_define_worker", missing);
+  api.canonenc_ex =
+      reinterpret_cast<decltype(api.canonenc_ex)>(dlsym(RTLD_DEFAULT, "ap_proxy_canonenc_ex"));
+  api.get_canon_handler = reinterpret_cast<decltype(api.get_canon_handler)>(
+      dlsym(RTLD_DEFAULT, "proxy_hook_get_canon_handler"));
   api.hcmethods = static_cast<proxy_hcmethods_t*>(dlsym(RTLD_DEFAULT, "proxy_hcmethods"));
   return ok;
 }

@@ -19,6 +19,9 @@ struct ProxyApi {
   apr_status_t (*initialize_worker)(proxy_worker*, server_rec*, apr_pool_t*) = nullptr;
   char* (*canon_netloc)(apr_pool_t*, char** const, char**, char**, char**, apr_port_t*) = nullptr;
   int (*canon_url)(request_rec*) = nullptr;
+  // Optional: without them, member URLs go through canon_url (canon.hpp).
+  char* (*canonenc_ex)(apr_pool_t*, const char*, int, enum enctype, int, int) = nullptr;
+  apr_array_header_t* (*get_canon_handler)() = nullptr;
   char* (*define_worker)(apr_pool_t*, proxy_worker**, proxy_balancer*, proxy_server_conf*,
                          const char*, int) = nullptr;
   // mod_proxy_hcheck's method table (part of mod_proxy); may be absent.

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "../core/decision.hpp"
+#include "canon.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "process_state.hpp"
@@ -75,14 +76,19 @@ proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noe
   return nullptr;
 }
 
-// ASCII case-insensitive "starts with balancer://", without a call into httpd.
-bool is_balancer_url(const char* url) noexcept {
-  for (char want : kPrefix) {
+// ASCII case-insensitive "url starts with `prefix`" (lower case), as
+// ap_cstr_casecmpn(url, prefix, size) == 0, without a call into httpd.
+bool starts_with_nocase(const char* url, std::string_view prefix) noexcept {
+  for (char want : prefix) {
     char c = *url++;
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     if (c != want) return false;
   }
   return true;
+}
+
+bool is_balancer_url(const char* url) noexcept {
+  return starts_with_nocase(url, kPrefix);
 }
 
 // What pre_request leaves for post_request and the end of the request.
@@ -97,9 +103,12 @@ apr_status_t release_busy(void* attempt) noexcept {
 }
 
 // "balancer://name/path" -> "scheme://member/path", canonicalised by the member
-// scheme's own canon handler, as stock's balancer_fixup does.
-int rewrite_url(request_rec* r, const proxy_worker* worker, char** url) noexcept {
+// scheme's own canon handler, as stock's balancer_fixup does: directly when that
+// handler is mod_proxy_http's (canon.hpp), else through mod_proxy's hooks.
+int rewrite_url(request_rec* r, const proxy_worker* worker, const MemberUrl* member,
+                char** url) noexcept {
   const char* path = std::strchr(*url + kPrefix.size(), '/');
+  if (canon_member_url(r, worker, member, path, url)) return OK;
   r->filename = apr_pstrcat(r->pool, "proxy:", worker->s->name_ex, path, nullptr);
   int rc = proxy_api().canon_url(r);
   if (rc == OK) *url = apr_pstrdup(r->pool, r->filename + 6);
@@ -142,7 +151,9 @@ bool is_our_lbmethod(const proxy_balancer_method* method) noexcept {
 }
 
 int canon_handler(request_rec* r, char* url) noexcept {
-  if (ap_cstr_casecmpn(url, "balancer:", 9) != 0) return DECLINED;
+  if (!starts_with_nocase(url, "balancer:")) return DECLINED;
+  // Most balancer URLs are canonical already: r->filename stays as it is.
+  if (balancer_url_is_canonical(r, url)) return OK;
   url += 9;
   char* host = nullptr;
   apr_port_t port = 0;
@@ -174,7 +185,8 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
 
     BalancerCounters& bcounters = shared->balancer(static_cast<std::uint32_t>(b->s->index));
     // Members added or removed through the balancer-manager since the last request.
-    if (LocalBalancer* lb = local_balancer(b); lb != nullptr && process_state().child_pool) {
+    LocalBalancer* lb = local_balancer(b);
+    if (lb != nullptr && process_state().child_pool) {
       keep_in_step(*lb, *shared, process_state().child_pool);
     }
     WorkerTable table(b, *shared);
@@ -245,7 +257,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
       apr_table_setn(r->subprocess_env, "BALANCER_SESSION_STICKY", sticky);
       apr_table_setn(r->subprocess_env, "BALANCER_SESSION_ROUTE", route);
     }
-    int rc = rewrite_url(r, chosen, url);
+    int rc = rewrite_url(r, chosen, lb ? member_url(*lb, chosen) : nullptr, url);
     if (APLOGrdebug(r)) {
       ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ISB_LOGNO(00016) "%s: %s member %s, url %s",
                     b->s->name, d.outcome == Outcome::kSticky ? "sticky" : "balanced",
