@@ -115,6 +115,18 @@ int rewrite_url(request_rec* r, const proxy_worker* worker, const MemberUrl* mem
   return rc;
 }
 
+using TablePut = void (*)(apr_table_t*, const char*, const char*);
+
+// Whether `t` has a key starting with "BALANCER_" (any case, as apr tables compare).
+bool has_balancer_vars(const apr_table_t* t) noexcept {
+  const apr_array_header_t* a = apr_table_elts(t);
+  const auto* e = reinterpret_cast<const apr_table_entry_t*>(a->elts);
+  for (int i = 0; i < a->nelts; ++i) {
+    if (e[i].key != nullptr && strncasecmp(e[i].key, "BALANCER_", 9) == 0) return true;
+  }
+  return false;
+}
+
 void mark_in_error(proxy_worker* worker, MemberCounters& counters) noexcept {
   status_ref(worker->s).fetch_or(PROXY_WORKER_IN_ERROR, std::memory_order_relaxed);
   worker->s->error_time = apr_time_now();
@@ -243,10 +255,16 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     apr_pool_cleanup_register(r->pool, attempt, &release_busy, apr_pool_cleanup_null);
     ap_set_module_config(r->request_config, &isbalancer_module, attempt);
 
-    apr_table_setn(r->subprocess_env, "BALANCER_NAME", b->s->name);
-    apr_table_setn(r->subprocess_env, "BALANCER_WORKER_NAME", chosen->s->name_ex);
-    apr_table_setn(r->subprocess_env, "BALANCER_WORKER_ROUTE", chosen->s->route);
-    if (d.route_changed) apr_table_setn(r->subprocess_env, "BALANCER_ROUTE_CHANGED", "1");
+    // apr_table_setn first looks for the key, and every BALANCER_* key falls in the
+    // same index bucket ("BALA"), so each costs more than the last. While none is
+    // set (no SetEnv of one, no earlier attempt of this request), adding cannot
+    // make a duplicate and skips that search.
+    const TablePut put_env =
+        has_balancer_vars(r->subprocess_env) ? &apr_table_setn : &apr_table_addn;
+    put_env(r->subprocess_env, "BALANCER_NAME", b->s->name);
+    put_env(r->subprocess_env, "BALANCER_WORKER_NAME", chosen->s->name_ex);
+    put_env(r->subprocess_env, "BALANCER_WORKER_ROUTE", chosen->s->route);
+    if (d.route_changed) put_env(r->subprocess_env, "BALANCER_ROUTE_CHANGED", "1");
     if (d.session) {
       // The name is a view of balancer->s->sticky or ->sticky_path, which mod_proxy
       // keeps NUL-terminated: no copy needed. The route is a view of the request.
@@ -254,8 +272,8 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
       const char* route = apr_pstrmemdup(r->pool, d.session->route.data(), d.session->route.size());
       apr_table_setn(r->notes, "session-sticky", sticky);
       apr_table_setn(r->notes, "session-route", route);
-      apr_table_setn(r->subprocess_env, "BALANCER_SESSION_STICKY", sticky);
-      apr_table_setn(r->subprocess_env, "BALANCER_SESSION_ROUTE", route);
+      put_env(r->subprocess_env, "BALANCER_SESSION_STICKY", sticky);
+      put_env(r->subprocess_env, "BALANCER_SESSION_ROUTE", route);
     }
     int rc = rewrite_url(r, chosen, lb ? member_url(*lb, chosen) : nullptr, url);
     if (APLOGrdebug(r)) {

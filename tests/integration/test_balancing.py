@@ -79,6 +79,27 @@ def test_environment_and_reverse_mapping(backends, httpd):
     assert re.search(r"wroute=n[12] sticky=- sroute=- changed=1", log[1]), log[1]
 
 
+def test_environment_is_replaced_not_doubled(backends, httpd):
+    # The BALANCER_* variables are added without a search while none is set; a
+    # SetEnv of one, or a failover's second attempt, must still replace, not add.
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(balancer_conf([(a.url, "route=n1 retry=30"), (b.url, "route=n2 retry=30")],
+                            proxyset="stickysession=JSESSIONID",
+                            extra="SetEnv BALANCER_WORKER_ROUTE preset"))
+    h.allowed = MEMBER_DOWN
+    cl = Client(h.port)
+    b.stop()
+    # First request for b's session: b refuses the connection, a serves it.
+    status, _, body, _ = cl.request("/s", headers={"Cookie": "JSESSIONID=x.n2"})
+    assert status == 200 and field(body, "backend") == "a"
+    status, _, body, _ = cl.request("/t")
+    assert status == 200 and field(body, "backend") == "a"
+    log = h.access_entries(at_least=2)
+    assert re.search(rf"worker={a.url} wroute=n1 sticky=JSESSIONID sroute=n2 changed=1",
+                     log[0]), log[0]
+    assert re.search(rf"worker={a.url} wroute=n1 sticky=- sroute=- changed=1", log[1]), log[1]
+
+
 def test_unknown_route_and_hostile_values_are_balanced(backends, httpd):
     a, b = backends(("a", "n1"), ("b", "n2"))
     h = httpd(balancer_conf([(a.url, "route=n1"), (b.url, "route=n2")],
