@@ -36,7 +36,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "bench"))
-from harness import free_port, port_open, wait_for  # noqa: E402
+from harness import free_port, port_open, terminate, wait_for  # noqa: E402
 import instructions  # noqa: E402  (front_config)
 import loadgen  # noqa: E402
 
@@ -226,12 +225,7 @@ class Front:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+            terminate(self.proc)
         self.proc = None
 
     def cleanup(self):

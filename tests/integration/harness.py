@@ -55,6 +55,17 @@ def port_open(port):
         return False
 
 
+def terminate(proc, grace=20):
+    """SIGTERM `proc` (an httpd parent stops its children on it), SIGKILL it if it
+    has not exited within `grace` seconds, and reap it."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 class Backend:
     """backend.py in its own process, so a test can kill it like a crashed node."""
 
@@ -240,12 +251,7 @@ Timeout 10
             # shutdown; no module code on the stack). Give children a moment
             # to finish starting so that a crash we see is a real one.
             time.sleep(max(0.0, self.started_at + 1.0 - time.monotonic()))
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+            terminate(self.proc)
         self.proc = None
 
     def kill9(self):
