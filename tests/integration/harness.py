@@ -254,8 +254,42 @@ Timeout 10
             # clean-clone CI run saw a child crash at SIGTERM 1.06 s after start).
             grace = 2.0 if SANITIZER_RUNTIME else 1.0
             time.sleep(max(0.0, self.started_at + grace - time.monotonic()))
+            self._wait_children_started()
             terminate(self.proc)
         self.proc = None
+
+    def _threads_per_child(self):
+        found = re.findall(r"^\s*ThreadsPerChild\s+(\d+)", self.conf.read_text(), re.M)
+        return int(found[-1]) if found else 25
+
+    def _wait_children_started(self, timeout=5.0):
+        """Event MPM: wait (bounded) until every child runs its listener and all its
+        workers and its start thread has gone, i.e. has main + listener +
+        ThreadsPerChild threads on two reads 100 ms apart. A child the MPM spawned
+        under load just before the stop is covered as well as the first ones. On
+        timeout (a start thread waiting for scoreboard slots that an old
+        generation still holds, say) the stop goes ahead as before."""
+        if self.mpm != "event":
+            return
+        want = self._threads_per_child() + 2
+
+        def threads():
+            counts = []
+            for pid in self.child_pids():
+                try:
+                    counts.append(len(os.listdir(f"/proc/{pid}/task")))
+                except FileNotFoundError:
+                    pass
+            return counts
+
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            now = threads()
+            if now and all(n >= want for n in now) and now == last:
+                return
+            last = now
+            time.sleep(0.1)
 
     def kill9(self):
         """SIGKILL the parent and its children, as a crash would, and reap them."""
