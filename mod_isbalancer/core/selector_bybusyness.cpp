@@ -10,6 +10,7 @@
 // so idle members are always preferred and equally busy ones take turns by weight.
 #include <limits>
 
+#include "immortal.hpp"
 #include "selector.hpp"
 
 namespace isb {
@@ -44,8 +45,7 @@ class ByBusyness final : public Selector {
 }  // namespace
 
 const Selector& bybusyness_selector() noexcept {
-  static const ByBusyness instance;
-  return instance;
+  return immortal<const ByBusyness>();
 }
 
 }  // namespace isb

@@ -23,6 +23,7 @@
 // pickers may see each other's partial credit, which only perturbs the order.
 #include <limits>
 
+#include "immortal.hpp"
 #include "selector.hpp"
 
 namespace isb {
@@ -54,8 +55,7 @@ class ByRequests final : public Selector {
 }  // namespace
 
 const Selector& byrequests_selector() noexcept {
-  static const ByRequests instance;
-  return instance;
+  return immortal<const ByRequests>();
 }
 
 }  // namespace isb

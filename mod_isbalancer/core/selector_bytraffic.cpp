@@ -7,6 +7,7 @@
 // b; after b moves another 1000 bytes its score is 10, a tie, so a.
 #include <limits>
 
+#include "immortal.hpp"
 #include "selector.hpp"
 
 namespace isb {
@@ -35,8 +36,7 @@ class ByTraffic final : public Selector {
 }  // namespace
 
 const Selector& bytraffic_selector() noexcept {
-  static const ByTraffic instance;
-  return instance;
+  return immortal<const ByTraffic>();
 }
 
 }  // namespace isb

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <random>
 
+#include "immortal.hpp"
 #include "selector.hpp"
 
 namespace isb {
@@ -124,13 +125,11 @@ void seed_selector_random(std::uint64_t seed) noexcept {
 }
 
 const Selector& leastrequest_selector() noexcept {
-  static const LeastRequest instance;
-  return instance;
+  return immortal<const LeastRequest>();
 }
 
 const Selector& bylatency_selector() noexcept {
-  static const ByLatency instance;
-  return instance;
+  return immortal<const ByLatency>();
 }
 
 }  // namespace isb

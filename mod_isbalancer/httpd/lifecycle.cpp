@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -25,6 +26,10 @@
 APLOG_USE_MODULE(isbalancer);
 
 namespace isb::httpd {
+
+// Trivially destructible, so exit() runs no destructor of it (core/immortal.hpp
+// says why that matters).
+static_assert(std::is_trivially_destructible_v<ProcessState>);
 
 ProcessState& process_state() noexcept {
   static ProcessState state;
@@ -218,6 +223,16 @@ std::uint32_t process_rows() noexcept {
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(rows, kMaxProcessRows));
 }
 
+// pconf cleanup, registered before carry_edits_on_cleanup so that it runs after it:
+// frees this generation's balancers in the parent, before httpd unloads this
+// library for the next one. A child never runs it (it exits without clearing
+// pconf), and local_balancers() is never destroyed, so exit() frees nothing that
+// another thread of the child may still be using.
+apr_status_t forget_local_balancers(void*) noexcept {
+  std::vector<std::unique_ptr<LocalBalancer>>().swap(local_balancers());
+  return APR_SUCCESS;
+}
+
 apr_status_t release_process_row(void*) noexcept {
   ProcessState& ps = process_state();
   if (ps.shared && ps.process_row) ps.shared->release_process_row(*ps.process_row);
@@ -348,6 +363,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
     const bool health_checks = ap_find_linked_module("mod_proxy_hcheck.c") != nullptr;
     auto& locals = local_balancers();
     locals.clear();
+    apr_pool_cleanup_register(pconf, nullptr, &forget_local_balancers, apr_pool_cleanup_null);
     std::uint32_t member = 0;
     std::unordered_map<const proxy_worker*, bool> shared_worker;
     for (auto& e : inv.balancers) {

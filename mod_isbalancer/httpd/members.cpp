@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "../core/immortal.hpp"
 #include "../core/selector.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
@@ -57,11 +58,18 @@ std::uint64_t slot_of(const LocalBalancer& lb, const SharedState& state, std::ui
   return state.member(lb.first_member + i).slot.load(std::memory_order_acquire);
 }
 
+// The type of local_balancers()'s one object.
+struct LocalBalancers {
+  std::vector<std::unique_ptr<LocalBalancer>> all;
+};
+
 }  // namespace
 
 std::vector<std::unique_ptr<LocalBalancer>>& local_balancers() noexcept {
-  static std::vector<std::unique_ptr<LocalBalancer>> all;
-  return all;
+  // Never destroyed (core/immortal.hpp): a child exiting from its SIGTERM handler
+  // may be inside child_init's sync_members on these very balancers. The parent
+  // empties it when a generation ends (forget_local_balancers).
+  return immortal<LocalBalancers>().all;
 }
 
 void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool, bool force) {
