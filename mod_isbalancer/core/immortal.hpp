@@ -1,13 +1,12 @@
 // Function-local singletons that are never destroyed.
 //
-// A `static T x;` inside a function gets its destructor run by exit(). An httpd
-// child can call exit() while other code of ours is still in use: the event MPM's
-// SIGTERM handler during start-up (just_die) exits from inside the signal handler,
-// possibly in the middle of child_init, and the start thread may be creating
-// workers at that moment. An object built here lives in static storage of this
-// library and is never destroyed, so exit() leaves it alone; a dlclose releases
-// the storage itself. Whatever it owns on the heap is the owner's to release
-// (see forget_local_balancers in httpd/lifecycle.cpp).
+// A `static T x;` inside a function gets its destructor run by exit(). The process
+// that hosts this code can call exit() while other threads, or code that the exit
+// interrupted, still use such an object: an httpd child that receives SIGTERM while
+// it starts exits from inside the signal handler. An object built here lives in
+// the static storage of this library and is never destroyed, so exit() leaves it
+// alone, and unloading the library releases the storage itself. Whatever the
+// object owns on the heap is its owner's to release at a point of its choosing.
 #pragma once
 
 #include <new>
