@@ -122,7 +122,7 @@ bool has_balancer_vars(const apr_table_t* t) noexcept {
   const apr_array_header_t* a = apr_table_elts(t);
   const auto* e = reinterpret_cast<const apr_table_entry_t*>(a->elts);
   for (int i = 0; i < a->nelts; ++i) {
-    if (e[i].key != nullptr && strncasecmp(e[i].key, "BALANCER_", 9) == 0) return true;
+    if (e[i].key != nullptr && starts_with_nocase(e[i].key, "balancer_")) return true;
   }
   return false;
 }
