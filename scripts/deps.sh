@@ -48,6 +48,22 @@ if [ ${#want[@]} -gt 0 ]; then
     echo "deps.sh: could not install ${want[*]}; the demo will use builtin nodes" >&2
 fi
 
+# apt-get does not upgrade a library that is already installed when the package
+# being installed is satisfied by the old version. Debian's security archive can
+# ship an apache2 built against a newer OpenSSL than the image's libssl3; mod_ssl
+# then warns at every start (AH01882). Bring every library apache2-bin depends on,
+# and the openssl tool, to the candidate version whenever it is older, on every run.
+mapfile -t stale < <(bash "$(dirname "$0")/stale-libs.sh")
+if [ ${#stale[@]} -gt 0 ]; then
+  echo "deps.sh: upgrading ${stale[*]} to the versions apache2 was built against"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends --only-upgrade "${stale[@]}"
+  mapfile -t still < <(bash "$(dirname "$0")/stale-libs.sh")
+  if [ ${#still[@]} -gt 0 ]; then
+    echo "deps.sh: still older than their candidates: ${still[*]}" >&2
+    exit 1
+  fi
+fi
+
 # The browser test drives chromium with playwright-core from npm (Node.js 20 or
 # later). The lock file pins it; nothing is downloaded but that package.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
