@@ -1,8 +1,9 @@
 // libFuzzer target: everything that parses a client's sticky-session input.
 //
-// The input is split into a configuration (the first bytes choose the separator
-// and the scolonpathdelim flag), a URL and a Cookie header, so one corpus entry
-// exercises find_url_param, find_cookie, route_of and find_session_route. The
+// The input is split into a configuration (the first bytes choose the separator,
+// the scolonpathdelim flag and case-insensitive URL names), a URL and a Cookie
+// header, so one corpus entry exercises find_url_param, find_query_arg,
+// find_cookie, route_of and find_session_route. The
 // checks are the parsers' contracts: results lie inside the input, are bounded,
 // and routes are printable ASCII.
 #include <cstddef>
@@ -28,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size < 2) return 0;
   const char separator = static_cast<char>(data[0]);
   const bool semicolon = (data[1] & 1) != 0;
+  const bool any_case = (data[1] & 2) != 0;
   std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
   // URL and Cookie header are separated by the first '\n'.
   std::size_t nl = rest.find('\n');
@@ -40,7 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       require(!name.empty() && inside(*v, cookie) && !v->empty() &&
               v->size() <= isb::kMaxSessionValue);
     }
-    if (auto v = isb::find_url_param(url, name, semicolon)) {
+    if (auto v = isb::find_url_param(url, name, semicolon, any_case)) {
+      require(!name.empty() && inside(*v, url) && !v->empty() &&
+              v->size() <= isb::kMaxSessionValue);
+    }
+    if (auto v = isb::find_query_arg(url, name, semicolon, any_case)) {
       require(!name.empty() && inside(*v, url) && !v->empty() &&
               v->size() <= isb::kMaxSessionValue);
     }
@@ -49,8 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(inside(*r, rest) && !r->empty() && r->size() <= isb::kMaxRoute);
     for (char c : *r) require(c > 0x20 && c < 0x7f);
   }
-  isb::StickyConfig cfg{"JSESSIONID", "jsessionid", separator, semicolon};
-  if (auto s = isb::find_session_route(cfg, url, cookie)) {
+  isb::StickyConfig cfg{"JSESSIONID", "jsessionid", separator, semicolon, any_case};
+  // The URL doubles as the query string (r->args) in this target.
+  if (auto s = isb::find_session_route(cfg, url, url, cookie)) {
     require(inside(s->route, url) || inside(s->route, cookie));
     require(s->sticky_name == "JSESSIONID" || s->sticky_name == "jsessionid");
     require(!s->route.empty() && s->route.size() <= isb::kMaxRoute);

@@ -61,7 +61,7 @@ void BM_Decide(benchmark::State& state, std::string_view method) {
   FakeTable t = make_table(n);
   const isb::BalancerPolicy policy = sticky_policy(method);
   std::vector<isb::Candidate> scratch(n);
-  const isb::RequestView req{"balancer://c/app/page", "a=1; b=2", 0};
+  const isb::RequestView req{"balancer://c/app/page", {}, "a=1; b=2", 0};
   for (auto _ : state) {
     isb::Decision d = isb::decide(t, policy, req, scratch);
     benchmark::DoNotOptimize(d.member);
@@ -130,7 +130,7 @@ std::vector<ParseCase> parse_cases() {
 void BM_Parse(benchmark::State& state, const ParseCase& pc) {
   const isb::BalancerPolicy policy = sticky_policy("byrequests");
   for (auto _ : state) {
-    auto r = isb::find_session_route(policy.sticky, pc.url, pc.cookie);
+    auto r = isb::find_session_route(policy.sticky, pc.url, {}, pc.cookie);
     benchmark::DoNotOptimize(r);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
@@ -143,7 +143,7 @@ void BM_Sticky(benchmark::State& state, const ParseCase& pc) {
   FakeTable t = make_table(16);
   const isb::BalancerPolicy policy = sticky_policy("byrequests");
   std::vector<isb::Candidate> scratch(t.size());
-  const isb::RequestView req{pc.url, pc.cookie, 0};
+  const isb::RequestView req{pc.url, {}, pc.cookie, 0};
   for (auto _ : state) {
     isb::Decision d = isb::decide(t, policy, req, scratch);
     benchmark::DoNotOptimize(d.member);

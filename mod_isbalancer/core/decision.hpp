@@ -28,7 +28,8 @@ struct BalancerPolicy {
 };
 
 struct RequestView {
-  std::string_view url;            // "balancer://name/path;params?query"
+  std::string_view url;            // "balancer://name/path;params" (and "?query" with nocanon)
+  std::string_view query;          // the query string without '?' (r->args); may be empty
   std::string_view cookie_header;  // empty if none
   std::int64_t now = 0;            // µs, from the caller's clock
 };
@@ -75,7 +76,7 @@ Decision decide(T& t, const BalancerPolicy& policy, const RequestView& req,
                 std::span<Candidate> scratch) noexcept {
   Decision d;
   d.forced_recovery = force_recovery_if_all_failed(t, req.now, policy.forcerecovery);
-  d.session = find_session_route(policy.sticky, req.url, req.cookie_header);
+  d.session = find_session_route(policy.sticky, req.url, req.query, req.cookie_header);
   if (d.session) {
     std::size_t m = find_route_member(t, d.session->route, req.now);
     if (m != kNoMember) {

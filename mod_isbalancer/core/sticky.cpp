@@ -98,32 +98,78 @@ constexpr std::array<unsigned char, 256> kUrlBytes = [] {
   return t;
 }();
 
+struct UrlName {
+  std::string_view name;
+  bool semicolon_delimits;
+  bool any_case;
+};
+
+constexpr char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Whether [p, end) starts with "name=".
+bool starts_with_name(const char* p, const char* end, const UrlName& n) noexcept {
+  const std::size_t size = n.name.size();
+  if (static_cast<std::size_t>(end - p) <= size || p[size] != '=') return false;
+  if (!n.any_case) return std::memcmp(p, n.name.data(), size) == 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (lower(p[i]) != lower(n.name[i])) return false;
+  }
+  return true;
+}
+
 // If [p, end) starts with "name=", the value after it up to the first byte that
 // ends a value (a path value: '/', '?', '&', '#' and, with scolonpathdelim, ';';
-// a query value: '&', '#' and, with scolonpathdelim, ';').
-std::string_view value_after(const char* p, const char* end, std::string_view name, bool in_query,
-                             bool semicolon_delimits) noexcept {
-  const auto left = static_cast<std::size_t>(end - p);
-  if (left <= name.size() || p[name.size()] != '=' ||
-      std::memcmp(p, name.data(), name.size()) != 0) {
-    return {};
-  }
-  const char* v = p + name.size() + 1;
+// a query value: '&', '#' and, with scolonpathdelim, ';'), or a ';' that repeats
+// the name: the first of repeated values wins.
+std::string_view value_after(const char* p, const char* end, const UrlName& n,
+                             bool in_query) noexcept {
+  if (!starts_with_name(p, end, n)) return {};
+  const char* v = p + n.name.size() + 1;
   const char* q = v;
   for (; q < end; ++q) {
     const unsigned char c = kUrlBytes[static_cast<unsigned char>(*q)];
     if (c == kOther) continue;
-    if (c == kAmpersand || c == kHash || (c == kSemicolon && semicolon_delimits)) break;
+    if (c == kAmpersand || c == kHash) break;
+    if (c == kSemicolon && (n.semicolon_delimits || starts_with_name(q + 1, end, n))) break;
     if (!in_query && (c == kSlash || c == kQuestion)) break;
   }
   return std::string_view(v, static_cast<std::size_t>(q - v));
 }
 
+// The candidates from `p` on, where *p is a delimiter: ';' in the path and
+// '?'/'&' in the query start one; '#' ends the URL.
+std::optional<std::string_view> scan_params(const char* p, const char* end, const UrlName& n,
+                                            bool in_query) noexcept {
+  for (; p < end; ++p) {
+    const unsigned char c = kUrlBytes[static_cast<unsigned char>(*p)];
+    if (c == kOther || c == kSlash) continue;
+    if (c == kHash) break;
+    if (c == kQuestion && in_query) continue;
+    if (c == kSemicolon && in_query) continue;
+    if (c == kAmpersand && !in_query) continue;
+    if (c == kQuestion) in_query = true;
+    std::string_view v = value_after(p + 1, end, n, in_query);
+    if (!v.empty()) return bounded(v);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-// One pass: ';' in the path and '?'/'&' in the query start a candidate.
+std::optional<std::string_view> find_query_arg(std::string_view query, std::string_view name,
+                                               bool semicolon_delimits, bool any_case) noexcept {
+  if (name.empty() || query.empty()) return std::nullopt;
+  const UrlName n{name, semicolon_delimits, any_case};
+  const char* const end = query.data() + query.size();
+  std::string_view first = value_after(query.data(), end, n, true);
+  if (!first.empty()) return bounded(first);
+  return scan_params(query.data(), end, n, true);
+}
+
 std::optional<std::string_view> find_url_param(std::string_view url, std::string_view name,
-                                               bool semicolon_delimits) noexcept {
+                                               bool semicolon_delimits, bool any_case) noexcept {
   if (name.empty()) return std::nullopt;
   const char* p = url.data();
   const char* const end = p + url.size();
@@ -146,20 +192,7 @@ std::optional<std::string_view> find_url_param(std::string_view url, std::string
     }
   }
   if (first == end || *first == '#') return std::nullopt;
-  p = first;
-  bool in_query = false;
-  for (; p < end; ++p) {
-    const unsigned char c = kUrlBytes[static_cast<unsigned char>(*p)];
-    if (c == kOther || c == kSlash) continue;
-    if (c == kHash) break;
-    if (c == kQuestion && in_query) continue;
-    if (c == kSemicolon && in_query) continue;
-    if (c == kAmpersand && !in_query) continue;
-    if (c == kQuestion) in_query = true;
-    std::string_view v = value_after(p + 1, end, name, in_query, semicolon_delimits);
-    if (!v.empty()) return bounded(v);
-  }
-  return std::nullopt;
+  return scan_params(first, end, UrlName{name, semicolon_delimits, any_case}, false);
 }
 
 std::optional<std::string_view> route_of(std::string_view value, char separator) noexcept {
@@ -174,10 +207,15 @@ std::optional<std::string_view> route_of(std::string_view value, char separator)
 }
 
 std::optional<SessionRoute> find_session_route(const StickyConfig& cfg, std::string_view url,
+                                               std::string_view query,
                                                std::string_view cookie_header) noexcept {
   if (cfg.cookie_name.empty()) return std::nullopt;
-  if (auto v = find_url_param(url, cfg.path_name, cfg.semicolon_delimits)) {
-    if (auto r = route_of(*v, cfg.separator)) return SessionRoute{*r, cfg.path_name};
+  auto in_url = find_url_param(url, cfg.path_name, cfg.semicolon_delimits, cfg.path_name_any_case);
+  if (!in_url) {
+    in_url = find_query_arg(query, cfg.path_name, cfg.semicolon_delimits, cfg.path_name_any_case);
+  }
+  if (in_url) {
+    if (auto r = route_of(*in_url, cfg.separator)) return SessionRoute{*r, cfg.path_name};
   }
   if (auto v = find_cookie(cookie_header, cfg.cookie_name)) {
     if (auto r = route_of(*v, cfg.separator)) return SessionRoute{*r, cfg.cookie_name};

@@ -25,6 +25,12 @@ struct StickyConfig {
   std::string_view path_name;       // the part after '|', or the same name
   char separator = '.';             // stickysessionsep; '\0' means the whole value is the route
   bool semicolon_delimits = false;  // scolonpathdelim
+  // stickysession=NAME without '|': the path parameter and query argument match
+  // NAME in any case. Servlet containers name the cookie JSESSIONID but rewrite
+  // URLs with ";jsessionid=" (Servlet specification, 7.1.3), so the seed's own
+  // `stickysession=JSESSIONID` would otherwise lose every cookieless session.
+  // Stock compares case-sensitively; the cookie name always is.
+  bool path_name_any_case = false;
 };
 
 // Value of the first cookie called `name` with a non-empty value, in a Cookie
@@ -35,9 +41,18 @@ std::optional<std::string_view> find_cookie(std::string_view header,
 
 // Value of `name` given as a path parameter (";name=v") or a query argument
 // ("?name=v", "&name=v") in `url`. `url` may carry a scheme and authority
-// ("balancer://c/app;jsessionid=v"); they are skipped.
+// ("balancer://c/app;jsessionid=v"); they are skipped. When the parameter is
+// repeated, the first value wins: a ';' that starts the same name again ends it.
 std::optional<std::string_view> find_url_param(std::string_view url, std::string_view name,
-                                               bool semicolon_delimits) noexcept;
+                                               bool semicolon_delimits,
+                                               bool any_case = false) noexcept;
+
+// Value of `name` as an argument of a query string without its '?' ("a=1&name=v"),
+// as httpd keeps it apart from the path (r->args) once mod_proxy has canonicalised
+// the URL.
+std::optional<std::string_view> find_query_arg(std::string_view query, std::string_view name,
+                                               bool semicolon_delimits,
+                                               bool any_case = false) noexcept;
 
 // The route part of a session value: what follows the first `separator`, or the
 // whole value when `separator` is '\0'. Nothing when there is no separator, or the
@@ -50,8 +65,10 @@ struct SessionRoute {
   std::string_view sticky_name;  // the name that carried it (path name or cookie name)
 };
 
-// Stock order: the URL first (path name), then the Cookie header (cookie name).
+// Stock order: the URL first (path name: path parameter, then query argument, in
+// `url` or else in `query`), then the Cookie header (cookie name).
 std::optional<SessionRoute> find_session_route(const StickyConfig& cfg, std::string_view url,
+                                               std::string_view query,
                                                std::string_view cookie_header) noexcept;
 
 }  // namespace isb

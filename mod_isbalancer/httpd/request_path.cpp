@@ -54,6 +54,8 @@ BalancerPolicy policy_of(const proxy_balancer* b, const BalancerCounters& counte
   p.sticky.path_name = field(s->sticky_path);
   p.sticky.separator = s->sticky_separator;
   p.sticky.semicolon_delimits = s->scolonsep != 0;
+  // mod_proxy copies NAME into both fields when stickysession has no '|'.
+  p.sticky.path_name_any_case = p.sticky.cookie_name == p.sticky.path_name;
   p.nofailover = s->sticky_force != 0;
   p.forcerecovery = s->forcerecovery != 0;
   p.selector = selector_of(b, counters);
@@ -139,7 +141,7 @@ proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept {
   WorkerTable table(balancer, *shared);
   if (table.size() == 0) return nullptr;
   auto* scratch = static_cast<Candidate*>(apr_palloc(r->pool, sizeof(Candidate) * table.size()));
-  RequestView req{{}, {}, apr_time_now()};
+  RequestView req{{}, {}, {}, apr_time_now()};
   const BalancerCounters& counters =
       shared->balancer(static_cast<std::uint32_t>(balancer->s->index));
   Decision d = balance(table, policy_of(balancer, counters), req, {scratch, table.size()});
@@ -206,7 +208,8 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     auto* scratch = static_cast<Candidate*>(apr_palloc(r->pool, sizeof(Candidate) * (n ? n : 1)));
     const BalancerPolicy policy = policy_of(b, bcounters);
     const char* cookie = apr_table_get(r->headers_in, "Cookie");
-    RequestView req{*url, cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};
+    RequestView req{*url, r->args ? std::string_view(r->args) : std::string_view{},
+                    cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};
 
     Decision d = decide(table, policy, req, {scratch, n});
     if (d.forced_recovery) {

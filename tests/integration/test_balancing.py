@@ -62,6 +62,56 @@ def test_sticky_by_cookie_and_path(backends, httpd, mpm):
     assert all("sticky=JSESSIONID" in l and "changed=-" in l for l in sticky)
 
 
+@pytest.mark.parametrize("mpm", MPMS)
+def test_seed_spelling_keeps_url_rewritten_sessions(backends, httpd, mpm):
+    """The seed's `stickysession=JSESSIONID` (no '|'): Tomcat rewrites URLs as
+    ";jsessionid=ID.route" in lower case, so the path parameter and the query
+    argument match the name in any case; the cookie name stays exact. Every route
+    is asked for six times in a row, so a round-robin pick cannot pass by luck."""
+    a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
+    h = httpd(balancer_conf([(a.url, "route=n1"), (b.url, "route=n2"), (c.url, "route=n3")],
+                            proxyset="stickysession=JSESSIONID"), mpm=mpm)
+    cl = Client(h.port)
+    owner = {"n1": "a", "n2": "b", "n3": "c"}
+    forms = ["/app;jsessionid=S.{r}", "/app;JSESSIONID=S.{r}", "/app;JSessionID=S.{r}/x",
+             "/app?jsessionid=S.{r}", "/app?a=1&jsessionid=S.{r}", "/app?JSESSIONID=S.{r}",
+             "/app;jsessionid=S.{r};jsessionid=S.zz"]
+    for form in forms:
+        for route in ("n1", "n2", "n3"):
+            got = [field(cl.request(form.format(r=route))[2], "backend") for _ in range(6)]
+            assert got == [owner[route]] * 6, (form, route, got)
+    # Near misses and the cookie's exact name carry no session: balanced.
+    misses = [("/miss;xjsessionid=S.n1", None), ("/miss?q=jsessionid=S.n1", None),
+              ("/miss", {"Cookie": "jsessionid=S.n1"})]
+    for path, headers in misses:
+        assert cl.request(path, headers=headers)[0] == 200
+    log = h.access_entries(at_least=len(forms) * 3 * 6 + len(misses))
+    sticky = [ln for ln in log if "/app" in ln]
+    assert len(sticky) == len(forms) * 3 * 6
+    # BALANCER_SESSION_STICKY names the name as configured; the route is the first.
+    for ln in sticky:
+        route = re.search(r"=S\.(n\d)", ln).group(1)
+        assert "sticky=JSESSIONID" in ln and f"sroute={route} " in ln and "changed=-" in ln, ln
+    missed = [ln for ln in log if "/miss" in ln]
+    assert len(missed) == len(misses)
+    assert all("sroute=- changed=1" in ln for ln in missed), missed
+
+
+def test_pipe_form_keeps_stock_exact_names(backends, httpd):
+    """`stickysession=COOKIE|path` keeps stock's meaning: both names exact."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(balancer_conf([(a.url, "route=n1"), (b.url, "route=n2")],
+                            proxyset="stickysession=JSESSIONID|jsessionid"))
+    cl = Client(h.port)
+    for route, member in (("n1", "a"), ("n2", "b")):
+        got = [field(cl.request(f"/app;jsessionid=S.{route}")[2], "backend") for _ in range(4)]
+        assert got == [member] * 4
+        assert cl.request(f"/miss;JSESSIONID=S.{route}")[0] == 200
+        assert cl.request(f"/miss?JSESSIONID=S.{route}")[0] == 200
+    missed = [ln for ln in h.access_entries(at_least=12) if "/miss" in ln]
+    assert len(missed) == 4 and all("sroute=- changed=1" in ln for ln in missed), missed
+
+
 def test_environment_and_reverse_mapping(backends, httpd):
     a, b = backends(("a", "n1"), ("b", "n2"))
     h = httpd(balancer_conf([(a.url, "route=n1"), (b.url, "route=n2")], name="Mixed.Case",

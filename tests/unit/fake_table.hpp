@@ -70,7 +70,7 @@ inline std::vector<std::string> picks(FakeTable& t, std::string_view method, int
   std::vector<Candidate> scratch(t.size());
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
-    Decision d = decide(t, policy, RequestView{"balancer://c/", "", now}, scratch);
+    Decision d = decide(t, policy, RequestView{"balancer://c/", {}, "", now}, scratch);
     out.push_back(d.outcome == Outcome::kBalanced ? t[d.member].name : "-");
   }
   return out;

@@ -28,7 +28,7 @@ TEST_CASE("concurrent picks and sticky hits keep exact totals", "[concurrency]")
       for (int i = 0; i < kRounds; ++i) {
         // One request in eight carries a session for member b.
         const bool sticky = (i + id) % 8 == 0;
-        RequestView req{"balancer://c/app", sticky ? "JSESSIONID=x.n2" : "", 0};
+        RequestView req{"balancer://c/app", {}, sticky ? "JSESSIONID=x.n2" : "", 0};
         Decision d = decide(t, policy, req, scratch);
         MemberCounters& c = t.counters(d.member);
         c.busy.fetch_add(1);
@@ -72,7 +72,7 @@ TEST_CASE("concurrent two-choice picks and latency records lose no count", "[con
         std::vector<Candidate> scratch(t.size());
         for (int i = 0; i < kRounds; ++i) {
           const std::int64_t now = i * 1000LL;
-          Decision d = decide(t, policy, RequestView{"balancer://c/app", "", now}, scratch);
+          Decision d = decide(t, policy, RequestView{"balancer://c/app", {}, "", now}, scratch);
           MemberCounters& c = t.counters(d.member);
           c.busy.fetch_add(1);
           record_latency(c, 500 + 100 * static_cast<std::int64_t>(d.member), now + 500);

@@ -20,7 +20,7 @@ struct Fixture {
     scratch.resize(t.size());
   }
   Decision run(std::string_view url, std::string_view cookie = "", std::int64_t now = 0) {
-    return decide(t, policy, RequestView{url, cookie, now}, scratch);
+    return decide(t, policy, RequestView{url, {}, cookie, now}, scratch);
   }
 };
 
@@ -134,6 +134,6 @@ TEST_CASE("no members at all", "[decision]") {
   BalancerPolicy policy;
   policy.selector = find_selector("byrequests");
   std::vector<Candidate> scratch;
-  Decision d = decide(t, policy, RequestView{"balancer://c/", "", 0}, scratch);
+  Decision d = decide(t, policy, RequestView{"balancer://c/", {}, "", 0}, scratch);
   CHECK(d.outcome == Outcome::kNoneUsable);
 }

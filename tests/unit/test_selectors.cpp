@@ -72,7 +72,7 @@ TEST_CASE("bybusyness: idle members first, ties broken by weighted credit",
   std::vector<Candidate> scratch(t.size());
   Names seq;
   for (int i = 0; i < 4; ++i) {
-    Decision d = decide(t, policy, RequestView{"balancer://c/", "", 0}, scratch);
+    Decision d = decide(t, policy, RequestView{"balancer://c/", {}, "", 0}, scratch);
     t[d.member].counters.busy += 1;
     seq.push_back(t[d.member].name);
   }
@@ -153,7 +153,7 @@ TEST_CASE("leastrequest: one candidate, and picks follow requests in flight",
   policy.selector = find_selector("leastrequest");
   std::vector<Candidate> scratch(even.size());
   for (int i = 0; i < 400; ++i) {
-    Decision d = decide(even, policy, RequestView{"balancer://c/", "", 0}, scratch);
+    Decision d = decide(even, policy, RequestView{"balancer://c/", {}, "", 0}, scratch);
     even[d.member].counters.busy += 1;
   }
   for (std::size_t i = 0; i < even.size(); ++i) {
@@ -195,7 +195,7 @@ TEST_CASE("bylatency: a slow member gets a probe now and then, a recovered one i
     Names seq;
     for (int i = 0; i < requests; ++i) {
       const std::int64_t now = start_us + i * 1'000'000LL / 300;
-      Decision d = decide(t, policy, RequestView{"balancer://c/", "", now}, scratch);
+      Decision d = decide(t, policy, RequestView{"balancer://c/", {}, "", now}, scratch);
       const std::int64_t took = t[d.member].name == "slow" ? slow_us : 1000;
       record_latency(t[d.member].counters, took, now + took);
       seq.push_back(t[d.member].name);
