@@ -16,9 +16,12 @@ PKGS=(
   curl procps clang-format             # demo self-check, process checks, format check
   chromium                             # the balancer-manager browser test (tests/browser)
 )
-# The demo's identity nodes (and its end-to-end test). Without it the demo falls
-# back to builtin nodes, so a failed install is reported, not fatal.
-OPTIONAL=(tomcat10)
+# Each installed on its own; a failed install is reported, not fatal:
+# - tomcat10: the demo's identity nodes (and its end-to-end test); without it the
+#   demo falls back to builtin nodes;
+# - ansible, python3-bs4: tests/integration/test_ansible.py runs the real
+#   apache2_mod_proxy module against the manager; without them it is skipped.
+OPTIONAL=(tomcat10 ansible python3-bs4)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -42,11 +45,11 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "deps.sh: installing ${need[*]}"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-if [ ${#want[@]} -gt 0 ]; then
-  echo "deps.sh: installing ${want[*]}"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" ||
-    echo "deps.sh: could not install ${want[*]}; the demo will use builtin nodes" >&2
-fi
+for p in "${want[@]}"; do
+  echo "deps.sh: installing $p"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p" ||
+    echo "deps.sh: could not install $p (optional: see OPTIONAL above)" >&2
+done
 
 # apt-get does not upgrade a library that is already installed when the package
 # being installed is satisfied by the old version. Debian's security archive can

@@ -425,11 +425,11 @@ std::optional<std::vector<FormField>> parse_form(std::string_view text, EditErro
   return out;
 }
 
-std::string percent_encode(std::string_view s) {
+std::string percent_encode(std::string_view s, std::string_view keep) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (char c : s) {
-    if (is_unreserved(c)) {
+    if (is_unreserved(c) || keep.find(c) != std::string_view::npos) {
       out += c;
     } else {
       auto u = static_cast<unsigned char>(c);

@@ -60,9 +60,11 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
 // Encodes fields as application/x-www-form-urlencoded text.
 std::string encode_form(std::span<const FormField> fields);
 
-// Percent-encodes everything but RFC 3986's unreserved characters: one form
-// component, or one query parameter of a URL.
-std::string percent_encode(std::string_view s);
+// Percent-encodes everything but RFC 3986's unreserved characters and those in
+// `keep`: one form component, or one query parameter of a URL. The page's member
+// links keep ':' and '/' (w=http://host:port), as stock writes them and as
+// scripts that read them (ansible's apache2_mod_proxy) expect.
+std::string percent_encode(std::string_view s, std::string_view keep = {});
 
 // A member's operator-settable values, in mod_proxy's units.
 struct MemberSettings {

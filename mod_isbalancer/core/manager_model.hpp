@@ -22,6 +22,7 @@ struct MemberSnapshot {
   std::int64_t weight = 0;  // loadfactor x 100, as mod_proxy stores it
   std::int64_t busy = 0;
   std::uint64_t elected = 0;
+  std::int64_t lbstatus = 0;  // byrequests' credit: stock's "Load" column
   std::uint64_t sticky = 0;
   std::uint64_t faults = 0;
   std::int64_t retries = 0;
@@ -62,7 +63,9 @@ struct BalancerSnapshot {
 };
 
 struct ManagerSnapshot {
-  std::string server;       // the virtual host name
+  std::string server;          // the virtual host name
+  std::string server_version;  // httpd's, as stock's page shows it ("Apache/2.4.71 (Debian)")
+  std::string server_built;
   std::int64_t now_us = 0;  // when it was taken
   std::vector<BalancerSnapshot> balancers;
   // For the HTML page only:
@@ -72,6 +75,11 @@ struct ManagerSnapshot {
   bool health_checks = false;  // show the mod_proxy_hcheck fields
   std::vector<std::string> hc_methods;
   std::string notice;  // the outcome of the edit just applied, if any
+  // Stock's ?b=NAME (&w=URL) links select one balancer's (member's) edit form:
+  // the page then shows that form alone, above the tables. Empty: every form.
+  // The handler checks that what they name exists.
+  std::string selected_balancer;  // without "balancer://"
+  std::string selected_member;
 };
 
 // The member's status as stock's page spells it ("Init Ok ", "Init Dis ", ...).
@@ -84,7 +92,16 @@ std::string escape_html(std::string_view text);
 // inside a page.
 std::string json_quote(std::string_view text);
 
+// The page keeps what scripts written for stock's page read (ansible's
+// apache2_mod_proxy, httpd's own tests): "Server Version: Apache/2.4..."; each
+// balancer's ?b=...&nonce=... link as its first <a>; then only members'
+// ?b=...&w=...&nonce=... links as <a> (the other views are reached through a
+// GET form); the member table as the balancer's second <table>, stock's columns
+// first, with stock's status words.
 std::string render_html(const ManagerSnapshot& snap);
+
+// The short name of "balancer://name".
+std::string short_balancer_name(std::string_view balancer);
 // Schema "isbalancer.manager/1"; see README "balancer-manager".
 std::string render_json(const ManagerSnapshot& snap);
 // Prometheus text exposition format 0.0.4.

@@ -111,13 +111,13 @@ void append_label(std::string& out, std::string_view s) {
   out += '"';
 }
 
-std::string short_name(std::string_view balancer) {
+}  // namespace
+
+std::string short_balancer_name(std::string_view balancer) {
   constexpr std::string_view kPrefix = "balancer://";
   if (balancer.substr(0, kPrefix.size()) == kPrefix) balancer.remove_prefix(kPrefix.size());
   return std::string(balancer);
 }
-
-}  // namespace
 
 std::string json_quote(std::string_view text) {
   std::string out;
@@ -188,8 +188,8 @@ constexpr const char* kRefreshScript = R"JS(
             put(cell(b.name, m.name, 'status'), m.status_text);
             var st = cell(b.name, m.name, 'status');
             if (st) st.className = m.usable ? 'ok' : 'down';
-            ['route', 'redirect', 'loadfactor', 'lbset', 'busy', 'elected', 'sticky', 'faults',
-             'bytes_sent', 'bytes_received'].forEach(function (k) { put(cell(b.name, m.name, k), m[k]); });
+            ['route', 'redirect', 'loadfactor', 'lbset', 'busy', 'elected', 'lbstatus', 'sticky',
+             'faults', 'bytes_sent', 'bytes_received'].forEach(function (k) { put(cell(b.name, m.name, k), m[k]); });
             put(cell(b.name, m.name, 'latency'),
                 m.latency.ewma_ms === null ? '-' : m.latency.ewma_ms.toFixed(1));
           });
@@ -259,10 +259,17 @@ std::string latency_ms(std::int64_t ewma_us) {
 
 std::string render_html(const ManagerSnapshot& snap) {
   std::string out;
+  const std::string action = escape_html(snap.action);
   out +=
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>Balancer Manager</title>\n"
+      "<title>Balancer Manager</title>\n";
+  // The other views, for tools that look for them; not <a> (see manager_model.hpp).
+  for (const char* view : {"json\" type=\"application/json", "prometheus\" type=\"text/plain",
+                           "xml\" type=\"text/xml"}) {
+    out += "<link rel=\"alternate\" href=\"" + action + "?format=" + view + "\">\n";
+  }
+  out +=
       "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
       "table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;"
       "padding:.25em .55em;text-align:left}th{background:#f0f0f0}td.n{text-align:right}"
@@ -270,19 +277,30 @@ std::string render_html(const ManagerSnapshot& snap) {
       ".fresh{color:#555}form.edit{display:flex;flex-wrap:wrap;gap:.4em 1em;align-items:center;"
       "margin:.3em 0}fieldset{border:1px solid #ccc;margin:.4em 0}label{white-space:nowrap}"
       "details{margin:.2em 0}.notice{background:#e8f5e9;border:1px solid #9c9;padding:.4em}"
-      "small{color:#555}</style>\n</head><body>\n<h1>Load Balancer Manager for ";
+      ".selected{border:2px solid #4a7bd0;padding:.2em 1em;margin:1em 0}dl{margin:.3em 0}"
+      ".views{font-size:.85em;color:#555}.views "
+      "form{display:inline}small{color:#555}</style>\n</head><body>\n"
+      "<h1>Load Balancer Manager for ";
   out += escape_html(snap.server);
+  out += "</h1>\n<dl><dt>Server Version: ";
+  out += escape_html(snap.server_version);
+  out += "</dt>\n<dt>Server Built: ";
+  out += escape_html(snap.server_built);
+  out += "</dt>\n<dt>Balancer changes will ";
+  const bool persist = !snap.balancers.empty() && snap.balancers.front().persist;
+  out += persist ? "" : "NOT ";
+  out += "be persisted on restart.</dt></dl>\n<div class=\"views\"><form method=\"get\" action=\"";
+  out += action;
   out +=
-      "</h1>\n<p><small>Machine-readable: <a href=\"?format=json\">JSON</a> &middot; "
-      "<a href=\"?format=prometheus\">Prometheus</a> &middot; <a href=\"?xml=1\">XML</a> "
-      "&middot; <span id=\"refreshed\" class=\"fresh\">live values refresh every 3 s"
-      "</span></small></p>\n";
+      "\">Machine-readable: <button name=\"format\" value=\"json\">JSON</button> "
+      "<button name=\"format\" value=\"prometheus\">Prometheus</button> "
+      "<button name=\"format\" value=\"xml\">XML</button></form> &middot; "
+      "<span id=\"refreshed\" class=\"fresh\">live values refresh every 3 s</span></div>\n";
   if (!snap.notice.empty()) {
     out += "<p class=\"notice\" role=\"status\">";
     out += escape_html(snap.notice);
     out += "</p>\n";
   }
-  const std::string action = escape_html(snap.action);
   auto td = [&out](std::string_view text, const char* cls = nullptr, const char* key = nullptr) {
     out += "<td";
     if (cls) {
@@ -329,16 +347,124 @@ std::string render_html(const ManagerSnapshot& snap) {
     out += extra;
     out += "></label>";
   };
+  // One member's edit form, as stock's worker page has, and its removal.
+  auto member_forms = [&](const BalancerSnapshot& b, const MemberSnapshot& m) {
+    const std::string bname = short_balancer_name(b.name);
+    form_open(bname, &m.name, b.nonce);
+    input("Load factor", "w_lf", format_loadfactor(m.settings.lbfactor),
+          "size=\"5\" inputmode=\"decimal\"");
+    input("LB set", "w_ls", std::to_string(m.settings.lbset), "size=\"3\" inputmode=\"numeric\"");
+    input("Route", "w_wr", m.settings.route, "size=\"14\" maxlength=\"63\"");
+    input("Route redirect", "w_rr", m.settings.redirect, "size=\"14\" maxlength=\"63\"");
+    out += "<fieldset><legend>Status</legend>";
+    for (const auto& [letter, label] : kEditableFlags) {
+      if (letter == 'C' && !snap.health_checks) continue;
+      const bool on = (m.settings.status & letter_bit(letter)) != 0;
+      out += "<label>";
+      out += label;
+      out += ": <select name=\"w_status_";
+      out += letter;
+      out += "\"><option value=\"0\"";
+      out += on ? "" : " selected";
+      out += ">off</option><option value=\"1\"";
+      out += on ? " selected" : "";
+      out += ">on</option></select></label> ";
+    }
+    out += "</fieldset>";
+    if (snap.health_checks) {
+      out += "<fieldset><legend>Health check</legend>";
+      out += "<label>Method <select name=\"w_hm\">";
+      for (const std::string& hm : snap.hc_methods) {
+        out += "<option";
+        out += hm == m.settings.hc_method ? " selected" : "";
+        out += ">";
+        out += escape_html(hm);
+        out += "</option>";
+      }
+      out += "</select></label> ";
+      input("Interval ms", "w_hi", std::to_string(m.settings.hc_interval_ms), "size=\"7\"");
+      input("Passes", "w_hp", std::to_string(m.settings.hc_passes), "size=\"3\"");
+      input("Fails", "w_hf", std::to_string(m.settings.hc_fails), "size=\"3\"");
+      input("URI", "w_hu", m.settings.hc_uri, "size=\"16\" maxlength=\"63\"");
+      input("Expr", "w_he", m.settings.hc_expr, "size=\"10\" maxlength=\"15\"");
+      out += "</fieldset>";
+    }
+    out += "<button type=\"submit\">Update member</button></form>\n";
+    form_open(bname, &m.name, b.nonce);
+    hidden("w_remove", "1");
+    out += "<button type=\"submit\">Remove this member</button></form>\n";
+  };
+  // The balancer's own settings and "add a member", as stock's balancer form.
+  auto balancer_form = [&](const BalancerSnapshot& b) {
+    form_open(short_balancer_name(b.name), nullptr, b.nonce);
+    out += "<label>LB method <select name=\"b_lbm\">";
+    for (const std::string& lbm : snap.lbmethods) {
+      out += "<option";
+      out += lbm == b.lbmethod ? " selected" : "";
+      out += ">";
+      out += escape_html(lbm);
+      out += "</option>";
+    }
+    out += "</select></label> ";
+    input("Timeout s", "b_tmo", std::to_string(b.timeout_us / 1000000), "size=\"5\"");
+    input("Failover attempts", "b_max", std::to_string(b.max_attempts), "size=\"3\"");
+    out += "<label>Failover <select name=\"b_sforce\"><option value=\"0\"";
+    out += b.nofailover ? "" : " selected";
+    out += ">On</option><option value=\"1\"";
+    out += b.nofailover ? " selected" : "";
+    out += ">Off</option></select></label> ";
+    std::string ss = b.sticky_cookie;
+    if (b.sticky_path != b.sticky_cookie) ss += "|" + b.sticky_path;
+    input("Sticky session ('-' for none)", "b_ss", ss, "size=\"24\" maxlength=\"63\"");
+    input("Add member URL", "b_nwrkr", "",
+          "size=\"30\" maxlength=\"255\" placeholder=\"https://host:port\"");
+    out +=
+        "<label>Add it <input type=\"checkbox\" name=\"b_wyes\" value=\"1\"></label>"
+        "<button type=\"submit\">Update balancer</button></form>\n";
+  };
+
+  // The form a ?b=...(&w=...) link selected, alone and first, as the operator
+  // who followed that link expects; the tables follow for context.
+  const bool selection = !snap.selected_balancer.empty();
+  if (selection) {
+    for (const BalancerSnapshot& b : snap.balancers) {
+      if (short_balancer_name(b.name) != snap.selected_balancer) continue;
+      out += "<section class=\"selected\" data-selected=\"";
+      out += escape_html(b.name);
+      if (snap.selected_member.empty()) {
+        out += "\">\n<h2>Edit balancer ";
+        out += escape_html(b.name);
+        out += "</h2>\n";
+        balancer_form(b);
+      } else {
+        for (const MemberSnapshot& m : b.members) {
+          if (m.name != snap.selected_member) continue;
+          out += "\" data-member=\"";
+          out += escape_html(m.name);
+          out += "\">\n<h2>Edit member <code>";
+          out += escape_html(m.name);
+          out += "</code>";
+          if (!m.route.empty()) out += " (route <code>" + escape_html(m.route) + "</code>)";
+          out += " of ";
+          out += escape_html(b.name);
+          out += "</h2>\n";
+          member_forms(b, m);
+        }
+      }
+      out += "<form method=\"get\" action=\"";
+      out += action;
+      out += "\"><button>Show every balancer's and member's form</button></form>\n</section>\n";
+    }
+  }
+
   for (const BalancerSnapshot& b : snap.balancers) {
-    const std::string bname = short_name(b.name);
+    const std::string bname = short_balancer_name(b.name);
+    const std::string link_base = action + "?b=" + escape_html(percent_encode(bname));
+    const std::string link_nonce = "&amp;nonce=" + escape_html(percent_encode(b.nonce));
     out += "<section data-bal=\"";
     out += escape_html(b.name);
-    // Stock's page links each balancer and member as ?b=...&w=...&nonce=...;
-    // operator scripts (and httpd's own tests) read the nonce from these links.
-    const std::string link = action + "?b=" + escape_html(percent_encode(bname)) +
-                             "&amp;nonce=" + escape_html(percent_encode(b.nonce));
     out += "\">\n<h2>LoadBalancer Status for <a href=\"";
-    out += link;
+    out += link_base + link_nonce;
     out += "\">";
     out += escape_html(b.name);
     out += "</a>";
@@ -375,10 +501,11 @@ std::string render_html(const ManagerSnapshot& snap) {
       }
       out += "</p>\n";
     }
+    // Stock's columns first, in stock's order; ours after them.
     out +=
         "<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th>"
-        "<th>Set</th><th>Status</th><th>Busy</th><th>Elected</th><th>Sticky</th>"
-        "<th>Errors</th><th>To</th><th>From</th><th>Latency ms</th><th>Last error</th>"
+        "<th>Set</th><th>Status</th><th>Elected</th><th>Busy</th><th>Load</th><th>To</th>"
+        "<th>From</th><th>Sticky</th><th>Errors</th><th>Latency ms</th><th>Last error</th>"
         "<th>Config</th></tr>\n";
     for (const MemberSnapshot& m : b.members) {
       out += "<tr data-b=\"";
@@ -386,9 +513,8 @@ std::string render_html(const ManagerSnapshot& snap) {
       out += "\" data-m=\"";
       out += escape_html(m.name);
       out += "\">";
-      td("<a href=\"" + action + "?b=" + escape_html(percent_encode(bname)) +
-         "&amp;w=" + escape_html(percent_encode(m.name)) + "&amp;nonce=" +
-         escape_html(percent_encode(b.nonce)) + "\">" + escape_html(m.name) + "</a>");
+      td("<a href=\"" + link_base + "&amp;w=" + escape_html(percent_encode(m.name, ":/")) +
+         link_nonce + "\">" + escape_html(m.name) + "</a>");
       td(escape_html(m.route), nullptr, "route");
       td(escape_html(m.redirect), nullptr, "redirect");
       std::string factor;
@@ -396,12 +522,13 @@ std::string render_html(const ManagerSnapshot& snap) {
       td(factor, "n", "loadfactor");
       td(num(m.lbset), "n", "lbset");
       td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down", "status");
-      td(num(m.busy), "n", "busy");
       td(num(m.elected), "n", "elected");
-      td(num(m.sticky), "n", "sticky");
-      td(num(m.faults), "n", "faults");
+      td(num(m.busy), "n", "busy");
+      td(num(m.lbstatus), "n", "lbstatus");
       td(num(m.bytes_sent), "n", "bytes_sent");
       td(num(m.bytes_received), "n", "bytes_received");
+      td(num(m.sticky), "n", "sticky");
+      td(num(m.faults), "n", "faults");
       td(latency_ms(m.latency_ewma_us), "n", "latency");
       td(format_time_us(m.error_time_us));
       std::string config;
@@ -419,84 +546,19 @@ std::string render_html(const ManagerSnapshot& snap) {
       out += "</tr>\n";
     }
     out += "</table>\n";
-
-    // One edit form per member, as stock's worker page has, plus removal.
-    for (const MemberSnapshot& m : b.members) {
-      out += "<details><summary>Edit ";
-      out += escape_html(m.name);
-      out += "</summary>\n";
-      form_open(bname, &m.name, b.nonce);
-      input("Load factor", "w_lf", format_loadfactor(m.settings.lbfactor),
-            "size=\"5\" inputmode=\"decimal\"");
-      input("LB set", "w_ls", std::to_string(m.settings.lbset), "size=\"3\" inputmode=\"numeric\"");
-      input("Route", "w_wr", m.settings.route, "size=\"14\" maxlength=\"63\"");
-      input("Route redirect", "w_rr", m.settings.redirect, "size=\"14\" maxlength=\"63\"");
-      out += "<fieldset><legend>Status</legend>";
-      for (const auto& [letter, label] : kEditableFlags) {
-        if (letter == 'C' && !snap.health_checks) continue;
-        const bool on = (m.settings.status & letter_bit(letter)) != 0;
-        out += "<label>";
-        out += label;
-        out += ": <select name=\"w_status_";
-        out += letter;
-        out += "\"><option value=\"0\"";
-        out += on ? "" : " selected";
-        out += ">off</option><option value=\"1\"";
-        out += on ? " selected" : "";
-        out += ">on</option></select></label> ";
+    if (!selection) {
+      for (const MemberSnapshot& m : b.members) {
+        out += "<details><summary>Edit ";
+        out += escape_html(m.name);
+        out += "</summary>\n";
+        member_forms(b, m);
+        out += "</details>\n";
       }
-      out += "</fieldset>";
-      if (snap.health_checks) {
-        out += "<fieldset><legend>Health check</legend>";
-        out += "<label>Method <select name=\"w_hm\">";
-        for (const std::string& hm : snap.hc_methods) {
-          out += "<option";
-          out += hm == m.settings.hc_method ? " selected" : "";
-          out += ">";
-          out += escape_html(hm);
-          out += "</option>";
-        }
-        out += "</select></label> ";
-        input("Interval ms", "w_hi", std::to_string(m.settings.hc_interval_ms), "size=\"7\"");
-        input("Passes", "w_hp", std::to_string(m.settings.hc_passes), "size=\"3\"");
-        input("Fails", "w_hf", std::to_string(m.settings.hc_fails), "size=\"3\"");
-        input("URI", "w_hu", m.settings.hc_uri, "size=\"16\" maxlength=\"63\"");
-        input("Expr", "w_he", m.settings.hc_expr, "size=\"10\" maxlength=\"15\"");
-        out += "</fieldset>";
-      }
-      out += "<button type=\"submit\">Update member</button></form>\n";
-      form_open(bname, &m.name, b.nonce);
-      hidden("w_remove", "1");
-      out += "<button type=\"submit\">Remove this member</button></form></details>\n";
+      out += "<details><summary>Edit balancer settings or add a member</summary>\n";
+      balancer_form(b);
+      out += "</details>\n";
     }
-
-    // The balancer's own settings and "add a member", as stock's balancer form.
-    out += "<details><summary>Edit balancer settings or add a member</summary>\n";
-    form_open(bname, nullptr, b.nonce);
-    out += "<label>LB method <select name=\"b_lbm\">";
-    for (const std::string& lbm : snap.lbmethods) {
-      out += "<option";
-      out += lbm == b.lbmethod ? " selected" : "";
-      out += ">";
-      out += escape_html(lbm);
-      out += "</option>";
-    }
-    out += "</select></label> ";
-    input("Timeout s", "b_tmo", std::to_string(b.timeout_us / 1000000), "size=\"5\"");
-    input("Failover attempts", "b_max", std::to_string(b.max_attempts), "size=\"3\"");
-    out += "<label>Failover <select name=\"b_sforce\"><option value=\"0\"";
-    out += b.nofailover ? "" : " selected";
-    out += ">On</option><option value=\"1\"";
-    out += b.nofailover ? " selected" : "";
-    out += ">Off</option></select></label> ";
-    std::string ss = b.sticky_cookie;
-    if (b.sticky_path != b.sticky_cookie) ss += "|" + b.sticky_path;
-    input("Sticky session ('-' for none)", "b_ss", ss, "size=\"24\" maxlength=\"63\"");
-    input("Add member URL", "b_nwrkr", "",
-          "size=\"30\" maxlength=\"255\" placeholder=\"https://host:port\"");
-    out +=
-        "<label>Add it <input type=\"checkbox\" name=\"b_wyes\" value=\"1\"></label>"
-        "<button type=\"submit\">Update balancer</button></form></details>\n</section>\n";
+    out += "</section>\n";
   }
   out += "<script nonce=\"";
   out += escape_html(snap.script_nonce);
@@ -648,6 +710,7 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   lat.close();
   o.boolean("added", m.added);
   append_array(o.name("differs"), m.differs, change_json);
+  o.num("lbstatus", m.lbstatus);
   if (with_health_checks) {
     o.name("health_check");
     JsonObject hc(out);
@@ -716,7 +779,7 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
   };
   auto member_labels = [&out](const BalancerSnapshot& b, const MemberSnapshot& m) {
     out += "{balancer=";
-    append_label(out, short_name(b.name));
+    append_label(out, short_balancer_name(b.name));
     out += ",member=";
     append_label(out, m.name);
     out += ",route=";
@@ -799,7 +862,7 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
     for (const BalancerSnapshot& b : snap.balancers) {
       out += metric.name;
       out += "{balancer=";
-      append_label(out, short_name(b.name));
+      append_label(out, short_balancer_name(b.name));
       out += "} ";
       append_uint(out, value_of(b));
       out += '\n';

@@ -1,8 +1,8 @@
 // The balancer-manager: GET shows (HTML, JSON, Prometheus, stock's XML), POST
-// edits. An edit must come from this page's own origin and carry the balancer's
-// nonce; it is validated as a whole (core/manager_edit) before anything changes,
-// applied under the balancer's edit lock, logged with who made it, and written
-// to the state file when BalancerPersist is On. Access control stays with
+// edits. An edit must come from this page's own origin (or one the operator
+// trusts; core/origin.hpp) and carry the balancer's nonce; it is validated as a whole
+// (core/manager_edit) before anything changes, applied under the balancer's edit lock, logged with
+// who made it, and written to the state file when BalancerPersist is On. Access control stays with
 // httpd's Require.
 #include "manager_handler.hpp"
 
@@ -10,15 +10,19 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "../core/manager_model.hpp"
+#include "../core/origin.hpp"
 #include "../core/selector.hpp"
+#include "directives.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"
@@ -58,63 +62,34 @@ std::string random_hex(std::size_t bytes) {
 
 // --- origin ------------------------------------------------------------------------
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  return out;
+// This page's own origin: the scheme the request came in on and the Host it was
+// sent to (the server's name and port for a request without Host).
+std::string own_origin(request_rec* r) {
+  const char* host = apr_table_get(r->headers_in, "Host");
+  const std::string authority =
+      host != nullptr && *host != '\0'
+          ? std::string(host)
+          : std::string(ap_get_server_name(r)) + ":" + std::to_string(ap_get_server_port(r));
+  return origin_of_host(ap_http_scheme(r), authority).value_or("");
 }
 
-// "host[:port]" without the scheme's default port, lower-cased.
-std::string normal_authority(std::string_view authority, std::string_view scheme) {
-  std::string a = lower(authority);
-  const std::string default_port = scheme == "https" ? ":443" : ":80";
-  if (a.size() > default_port.size() &&
-      a.compare(a.size() - default_port.size(), default_port.size(), default_port) == 0) {
-    a.resize(a.size() - default_port.size());
-  }
-  return a;
-}
-
-// Whether `url` (an Origin, or a Referer) is this page's own origin: the scheme
-// this request came in on and the Host it was sent to.
-bool same_origin(request_rec* r, std::string_view url) {
-  const std::string scheme = lower(ap_http_scheme(r));
-  if (url.size() <= scheme.size() + 3 || lower(url.substr(0, scheme.size())) != scheme ||
-      url.substr(scheme.size(), 3) != "://") {
-    return false;
-  }
-  std::string_view rest = url.substr(scheme.size() + 3);
-  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
-  std::string host;
-  if (const char* h = apr_table_get(r->headers_in, "Host"); h != nullptr && *h != '\0') {
-    host = h;
-  } else {
-    host = std::string(ap_get_server_name(r)) + ":" + std::to_string(ap_get_server_port(r));
-  }
-  return normal_authority(authority, scheme) == normal_authority(host, scheme);
-}
-
-// CSRF defence in depth, before the nonce: a browser tells where a request
-// comes from, and a cross-site one is refused.
+// CSRF defence in depth, before the nonce (core/origin.hpp decides).
 std::optional<Refusal> check_origin(request_rec* r) {
-  const char* site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-  if (site != nullptr && strcasecmp(site, "cross-site") == 0) {
-    return Refusal{HTTP_FORBIDDEN, "Sec-Fetch-Site", "a cross-site request may not edit"};
-  }
-  if (const char* origin = apr_table_get(r->headers_in, "Origin"); origin != nullptr) {
-    if (!same_origin(r, origin)) {
-      return Refusal{HTTP_FORBIDDEN, "Origin", "the request comes from another origin"};
-    }
-    return std::nullopt;
-  }
-  const char* referer = apr_table_get(r->headers_in, "Referer");
-  if (referer == nullptr) {
-    return Refusal{HTTP_FORBIDDEN, "Referer",
-                   "an edit without Origin needs a Referer of this page's origin"};
-  }
-  if (!same_origin(r, referer)) {
-    return Refusal{HTTP_FORBIDDEN, "Referer", "the request comes from another origin"};
+  auto header = [r](const char* name) -> std::optional<std::string_view> {
+    const char* v = apr_table_get(r->headers_in, name);
+    return v != nullptr ? std::optional<std::string_view>(v) : std::nullopt;
+  };
+  EditHeaders h;
+  h.origin = header("Origin");
+  h.referer = header("Referer");
+  h.sec_fetch_site = header("Sec-Fetch-Site");
+  h.any_sec_fetch =
+      apr_table_do([](void*, const char* key,
+                      const char*) -> int { return strncasecmp(key, "Sec-Fetch-", 10) != 0; },
+                   nullptr, r->headers_in, nullptr) == 0;
+  std::vector<std::string> trusted;
+  if (auto why = check_edit_origin(h, own_origin(r), origin_policy(r, trusted))) {
+    return Refusal{HTTP_FORBIDDEN, why->header, why->message};
   }
   return std::nullopt;
 }
@@ -191,6 +166,8 @@ class EditLock {
 ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
   ManagerSnapshot snap;
   snap.server = r->server->server_hostname ? r->server->server_hostname : "";
+  snap.server_version = ap_get_server_description();
+  snap.server_built = ap_get_server_built();
   snap.now_us = apr_time_now();
   snap.action = r->uri ? r->uri : "";
   for (auto name : selector_names()) snap.lbmethods.emplace_back(name);
@@ -243,6 +220,7 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.weight = s->lbfactor;
       m.busy = c.busy.load(std::memory_order_relaxed);
       m.elected = c.elected.load(std::memory_order_relaxed);
+      m.lbstatus = c.lbstatus.load(std::memory_order_relaxed);
       m.sticky = c.sticky.load(std::memory_order_relaxed);
       m.faults = c.faults.load(std::memory_order_relaxed);
       m.retries = s->retries;
@@ -309,11 +287,33 @@ int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
   return OK;
 }
 
-int show(request_rec* r, const SharedState& shared, Format format, std::string notice) {
+// What a GET asks to see: the format, and for the page, the balancer (and
+// member) whose form stock's ?b=...&w=... link selects.
+struct View {
+  Format format = Format::kHtml;
+  std::string balancer;
+  std::string member;
+};
+
+// Whether the snapshot has what `view` selects; a 404 naming it otherwise.
+std::optional<Refusal> check_selection(const ManagerSnapshot& snap, const View& view) {
+  if (view.balancer.empty()) return std::nullopt;
+  for (const BalancerSnapshot& b : snap.balancers) {
+    if (short_balancer_name(b.name) != view.balancer) continue;
+    if (view.member.empty()) return std::nullopt;
+    for (const MemberSnapshot& m : b.members) {
+      if (m.name == view.member) return std::nullopt;
+    }
+    return Refusal{HTTP_NOT_FOUND, "w", b.name + " has no member " + view.member};
+  }
+  return Refusal{HTTP_NOT_FOUND, "b", "this virtual host has no balancer " + view.balancer};
+}
+
+int show(request_rec* r, const SharedState& shared, const View& view, std::string notice) {
   ManagerSnapshot snap = take_snapshot(r, shared);
   snap.notice = std::move(notice);
   std::string body;
-  switch (format) {
+  switch (view.format) {
     case Format::kJson:
       ap_set_content_type(r, "application/json");
       body = render_json(snap);
@@ -327,6 +327,11 @@ int show(request_rec* r, const SharedState& shared, Format format, std::string n
       body = render_xml(snap);
       break;
     case Format::kHtml: {
+      if (auto missing = check_selection(snap, view)) {
+        return refuse(r, *missing, false, ISB_LOGNO(00020));
+      }
+      snap.selected_balancer = view.balancer;
+      snap.selected_member = view.member;
       snap.script_nonce = random_hex(16);
       ap_set_content_type(r, "text/html; charset=utf-8");
       const std::string csp =
@@ -341,10 +346,11 @@ int show(request_rec* r, const SharedState& shared, Format format, std::string n
   return OK;
 }
 
-// GET takes only what selects a view; stock's b=, w= and nonce= (which select
-// its per-member page) are accepted and ignored, since every form is on one page.
-std::optional<Refusal> view_of(request_rec* r, Format& format) {
-  format = Format::kHtml;
+// GET takes only what selects a view: format= (or stock's xml=), and stock's
+// link parameters b= and w= (nonce= is accepted and ignored: a GET changes
+// nothing). As on stock, w= selects only together with b=.
+std::optional<Refusal> view_of(request_rec* r, View& view) {
+  Format& format = view.format;
   if (r->args == nullptr) return std::nullopt;
   EditError err;
   auto fields = parse_form(r->args, err);
@@ -364,9 +370,51 @@ std::optional<Refusal> view_of(request_rec* r, Format& format) {
       }
     } else if (f.name == "xml") {
       format = Format::kXml;
-    } else if (f.name != "b" && f.name != "w" && f.name != "nonce") {
+    } else if (f.name == "b") {
+      view.balancer = f.value;
+    } else if (f.name == "w") {
+      view.member = f.value;
+    } else if (f.name != "nonce") {
       return Refusal{HTTP_BAD_REQUEST, f.name,
                      "a GET never changes anything; edits are POSTed with the page's nonce"};
+    }
+  }
+  if (view.balancer.empty()) view.member.clear();
+  return std::nullopt;
+}
+
+// A POST may be sent to the page's ?b=...&w=...&nonce=... link, as stock's
+// scripts do; as on stock, the body alone says what is edited. The query may
+// carry only those three (an edit field there is refused before anything else).
+std::optional<Refusal> parse_link_query(request_rec* r, std::vector<FormField>& query) {
+  if (r->args == nullptr || *r->args == '\0') return std::nullopt;
+  EditError err;
+  auto fields = parse_form(r->args, err);
+  if (!fields) return Refusal{HTTP_BAD_REQUEST, err.field, err.message};
+  for (const FormField& q : *fields) {
+    if (q.name != "b" && q.name != "w" && q.name != "nonce") {
+      return Refusal{HTTP_BAD_REQUEST, q.name,
+                     "an edit carries its fields in the body; the query string may only "
+                     "repeat the b, w and nonce of the page's link"};
+    }
+  }
+  query = std::move(*fields);
+  return std::nullopt;
+}
+
+// So that a link and a body cannot disagree on which member changes, what the
+// link names must be in the body too, with the same value.
+std::optional<Refusal> check_link_agrees(const std::vector<FormField>& query,
+                                         const std::vector<FormField>& body) {
+  for (const FormField& q : query) {
+    const bool agrees = std::any_of(body.begin(), body.end(), [&q](const FormField& f) {
+      return f.name == q.name && f.value == q.value;
+    });
+    if (!agrees) {
+      return Refusal{HTTP_BAD_REQUEST, q.name,
+                     "the link's " + q.name +
+                         "= is not the body's; the body says what is edited, and the link "
+                         "it is posted to must name the same"};
     }
   }
   return std::nullopt;
@@ -388,6 +436,8 @@ int edit(request_rec* r, const SharedState& shared) {
                    "use application/x-www-form-urlencoded or application/json"},
                   false, ISB_LOGNO(00020));
   }
+  std::vector<FormField> link;
+  if (auto bad = parse_link_query(r, link)) return refuse(r, *bad, json, ISB_LOGNO(00020));
   if (auto bad = check_origin(r)) return refuse(r, *bad, json, ISB_LOGNO(00026));
   std::string body;
   if (auto bad = read_body(r, body)) return refuse(r, *bad, json, ISB_LOGNO(00020));
@@ -396,6 +446,7 @@ int edit(request_rec* r, const SharedState& shared) {
   if (!fields) {
     return refuse(r, {HTTP_BAD_REQUEST, err.field, err.message}, json, ISB_LOGNO(00020));
   }
+  if (auto bad = check_link_agrees(link, *fields)) return refuse(r, *bad, json, ISB_LOGNO(00020));
   const EditRules rules{selector_names(), process_state().health_checks};
   auto e = parse_edit(*fields, rules, err);
   if (!e) return refuse(r, {HTTP_BAD_REQUEST, err.field, err.message}, json, ISB_LOGNO(00020));
@@ -455,7 +506,7 @@ int edit(request_rec* r, const SharedState& shared) {
       return OK;
     }
   }
-  return show(r, shared, xml ? Format::kXml : Format::kHtml, notice);
+  return show(r, shared, View{xml ? Format::kXml : Format::kHtml, {}, {}}, notice);
 }
 
 }  // namespace
@@ -476,18 +527,10 @@ int manager_handler(request_rec* r) noexcept {
     if (apr_pool_t* pool = process_state().child_pool) {
       for (const auto& lb : local_balancers()) keep_in_step(*lb, *shared, pool);
     }
-    if (r->method_number == M_POST) {
-      if (r->args != nullptr && *r->args != '\0') {
-        return refuse(r,
-                      {HTTP_BAD_REQUEST, "",
-                       "an edit carries its fields in the body, not in the query string"},
-                      false, ISB_LOGNO(00020));
-      }
-      return edit(r, *shared);
-    }
-    Format format = Format::kHtml;
-    if (auto bad = view_of(r, format)) return refuse(r, *bad, false, ISB_LOGNO(00020));
-    return show(r, *shared, format, {});
+    if (r->method_number == M_POST) return edit(r, *shared);
+    View view;
+    if (auto bad = view_of(r, view)) return refuse(r, *bad, false, ISB_LOGNO(00020));
+    return show(r, *shared, view, {});
   } catch (const std::exception& e) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ISB_LOGNO(00017) "balancer-manager: %s", e.what());
     return HTTP_INTERNAL_SERVER_ERROR;

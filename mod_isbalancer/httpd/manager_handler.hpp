@@ -1,5 +1,6 @@
-// The balancer-manager handler (SetHandler balancer-manager): a read-only view of
-// every balancer of the virtual host, as HTML, JSON or Prometheus text.
+// The balancer-manager handler (SetHandler balancer-manager): every balancer of
+// the virtual host as HTML, JSON, Prometheus text or stock's XML, and the edits
+// posted to it.
 #pragma once
 
 #include "httpd_includes.hpp"

@@ -1,5 +1,7 @@
 // The C-ABI shim: the module record and hook registration. Everything else is in
-// lifecycle.cpp (start-up, shared memory) and request_path.cpp (per request).
+// lifecycle.cpp (start-up, shared memory), request_path.cpp (per request),
+// manager_handler.cpp (the balancer-manager) and directives.cpp (our directives).
+#include "directives.hpp"
 #include "httpd_includes.hpp"
 #include "lifecycle.hpp"
 #include "manager_handler.hpp"
@@ -29,11 +31,12 @@ APLOG_USE_MODULE(isbalancer);
 
 __attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA isbalancer_module = {
     STANDARD20_MODULE_STUFF,
-    nullptr,  // per-directory config
-    nullptr,  // merge per-directory
+    isb::httpd::create_dir_config,
+    isb::httpd::merge_dir_config,
     nullptr,  // per-server config
     nullptr,  // merge per-server
-    nullptr,  // directives: mod_proxy parses all balancer configuration
+    // mod_proxy parses every balancer setting; ours are only the manager's.
+    isb::httpd::kDirectives,
     register_hooks,
     AP_MODULE_FLAG_NONE,
 };

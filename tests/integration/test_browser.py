@@ -55,3 +55,36 @@ def test_disable_a_member_through_the_page(backends, httpd):
     assert sum(seen["traffic_after"].values()) == 20
     assert seen["console_errors"] == []
     assert shot.stat().st_size > 10_000
+
+
+def test_following_a_members_link_edits_that_member(backends, httpd):
+    """Stock's flow: the table's link for the second member, then the form on the
+    page it opens. Only that member may change (the first form of our full page
+    belongs to the first member, so a page that ignored the link would drain it)."""
+    nodes = backends(("isNode1", "isNode1"), ("isNode2", "isNode2"), ("isNode3", "isNode3"))
+    members = [(n.url, f"route={n.route}") for n in nodes]
+    h = httpd(balancer_conf(members, name="wso2.identity.domain",
+                            proxyset="stickysession=JSESSIONID",
+                            extra='ProxyPass "/balancer-manager" !') + """
+<Location "/balancer-manager">
+    SetHandler balancer-manager
+    Require local
+</Location>
+""")
+    target = nodes[1].url
+    run = subprocess.run(
+        ["node", str(BROWSER_DIR / "member_link.mjs"), "--front", f"http://127.0.0.1:{h.port}",
+         "--member", target], capture_output=True, text=True, timeout=120, cwd=BROWSER_DIR)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "w=" + target in seen["url"]
+    assert seen["heading"] == (f"Edit member {target} (route isNode2) of "
+                               "balancer://wso2.identity.domain")
+    assert seen["edit_forms"] == 1
+    assert seen["notice"] == f"Applied: member {target}: status \"\" -> N"
+    assert seen["members"] == {
+        nodes[0].url: {"drain": False, "disabled": False},
+        target: {"drain": True, "disabled": False},
+        nodes[2].url: {"drain": False, "disabled": False},
+    }
+    assert seen["console_errors"] == []

@@ -435,3 +435,77 @@ def test_concurrent_conflicting_edits_serialise(backends, httpd):
     # busy drops when a request's pool goes, just after its response: wait (bounded).
     wait_for(lambda: all(x["busy"] == 0 for x in mgr.balancer()["members"]), timeout=5,
              what="busy counts back to 0")
+
+
+def test_trusted_origins_and_script_edits_are_the_operators_choice(backends, httpd):
+    """A TLS-terminating proxy in front of httpd: the browser's Origin is the
+    proxy's, which httpd cannot know unless told (ISBalancerManagerTrustedOrigin).
+    Another port of the same host is another origin (stock compares host names
+    only). Scripts without Origin and Referer edit only with
+    ISBalancerManagerScriptEdits On, and never when they look like a browser."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    proxy = "https://admin.example.com"
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2")]).replace(
+        "    Require local\n",
+        f"    Require local\n    ISBalancerManagerTrustedOrigin {proxy.upper()}:443\n"))
+    h.allowed = [r"ISB00026"]
+    mgr = Manager(h)
+    lf = lambda n: {"w": a.url, "w_lf": str(n)}  # noqa: E731
+    assert mgr.post(lf(2), headers={"Referer": None, "Origin": proxy})[0] == 200
+    assert mgr.post(lf(3), headers={"Referer": proxy + "/balancer-manager"})[0] == 200
+    assert mgr.member(a.url)["loadfactor"] == 3
+    other_port = f"http://127.0.0.1:{h.port + 1}"
+    for headers in ({"Referer": other_port + "/balancer-manager"}, {"Origin": other_port},
+                    {"Origin": "https://admin.example.com:8443"}, {"Referer": None}):
+        status, _, body, _ = mgr.post(lf(4), headers=headers)
+        assert status == 403, headers
+    assert "ISBalancerManagerScriptEdits" in body  # names the directive that would allow it
+    assert mgr.member(a.url)["loadfactor"] == 3
+
+    h.write_config(h.body.replace("    Require local\n",
+                                  "    Require local\n    ISBalancerManagerScriptEdits On\n"))
+    h.graceful()
+    assert mgr.post(lf(5), headers={"Referer": None})[0] == 200
+    # A browser (it sends Sec-Fetch-*) without Origin or Referer is still refused,
+    # and so is an edit without the nonce.
+    assert mgr.post(lf(6), headers={"Referer": None, "Sec-Fetch-Mode": "navigate"})[0] == 403
+    assert mgr.post(lf(7), headers={"Referer": None}, nonce=False)[0] == 403
+    assert mgr.member(a.url)["loadfactor"] == 5
+
+
+def test_bad_manager_directives_stop_httpd_naming_the_fix(backends, httpd):
+    (a,) = backends(("a", "n1"))
+    for line, says in (("ISBalancerManagerTrustedOrigin https://admin.example.com/",
+                        "'https://admin.example.com/' is not an origin; write "
+                        "scheme://host[:port]"),
+                       ("ISBalancerManagerTrustedOrigin admin.example.com", "is not an origin"),
+                       ("ISBalancerManagerScriptEdits maybe", "must be On or Off")):
+        h = httpd(conf([(a.url, "route=n1")]).replace("    Require local\n",
+                                                      f"    Require local\n    {line}\n"),
+                  start=False)
+        rc, err = h.try_start()
+        assert rc != 0 and says in err, (line, err)
+
+
+def test_posting_to_a_member_link_edits_that_member_only(backends, httpd):
+    """Stock's scripts post to the page's ?b=&w=&nonce= link; the body says what
+    changes, and a link that names another member than the body is refused."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2")]))
+    mgr = Manager(h)
+    nonce = mgr.nonce()
+    link = f"/balancer-manager?b=c&w={b.url}&nonce={nonce}"
+    hdrs = {"Content-Type": "application/x-www-form-urlencoded", "Referer": mgr.origin + link}
+    body = f"b=c&w={b.url}&nonce={nonce}&w_status_N=1"
+    assert mgr.cl.request(link, method="POST", body=body, headers=hdrs)[0] == 200
+    assert mgr.member(b.url)["status"]["drain"] and not mgr.member(a.url)["status"]["drain"]
+    wrong = f"b=c&w={a.url}&nonce={nonce}&w_status_D=1"
+    status, _, page, _ = mgr.cl.request(link, method="POST", body=wrong, headers=hdrs)
+    assert status == 400 and "<code>w</code>" in page
+    assert not mgr.member(a.url)["status"]["disabled"]
+    # The link's GET shows that member's form alone; one that names nothing is a 404.
+    status, _, page, _ = mgr.cl.request(link)
+    assert status == 200 and page.count('name="w_lf"') == 1
+    assert f'<input type="hidden" name="w" value="{b.url}">' in page
+    assert mgr.cl.request(f"/balancer-manager?b=c&w=http://127.0.0.1:1&nonce={nonce}")[0] == 404
+    assert mgr.cl.request("/balancer-manager?b=nope")[0] == 404

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 #include "manager_model.hpp"
 #include "status.hpp"
@@ -107,4 +109,98 @@ TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
   }
   // 10 member series and a 2-line summary for each of 2 members, 2 balancer series.
   CHECK(samples == (10 + 2) * 2 + 2);
+}
+
+namespace {
+
+// Every href of an <a> element, in document order.
+std::vector<std::string> anchors(const std::string& html) {
+  std::vector<std::string> out;
+  for (std::size_t at = html.find("<a "); at != std::string::npos; at = html.find("<a ", at + 1)) {
+    const std::size_t start = html.find("href=\"", at) + 6;
+    out.push_back(html.substr(start, html.find('"', start) - start));
+  }
+  return out;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("html keeps what scripts of stock's page read", "[manager][html]") {
+  ManagerSnapshot snap = sample();
+  snap.action = "/balancer-manager";
+  snap.server_version = "Apache/2.4.71 (Debian)";
+  snap.balancers[0].nonce = "0c7f3a2e-1b4d-4f6a-9e2b-5d8c7a6b4e3f";
+  snap.balancers[0].members.pop_back();  // the hostile member; its URL is not a link's
+  MemberSnapshot second = snap.balancers[0].members[0];
+  second.name = "https://127.0.0.1:9444/ctx";
+  second.route = "isNode2";
+  snap.balancers[0].members.push_back(second);
+  const std::string html = render_html(snap);
+
+  // ansible's apache2_mod_proxy: the version, then the balancer's link first and
+  // only members' links after it, with w= as stock writes it (':' and '/' raw).
+  CHECK(html.find("<dt>Server Version: Apache/2.4.71 (Debian)</dt>") != std::string::npos);
+  const std::string nonce = "&amp;nonce=0c7f3a2e-1b4d-4f6a-9e2b-5d8c7a6b4e3f";
+  CHECK(anchors(html) ==
+        std::vector<std::string>{
+            "/balancer-manager?b=wso2.identity.domain" + nonce,
+            "/balancer-manager?b=wso2.identity.domain&amp;w=https://localhost:9443" + nonce,
+            "/balancer-manager?b=wso2.identity.domain&amp;w=https://127.0.0.1:9444/ctx" + nonce});
+  // The member table is the second <table>, its header stock's columns first.
+  std::size_t second_table = html.find("<table>", html.find("<table>") + 1);
+  const std::string stock_columns =
+      "<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th>"
+      "<th>Set</th><th>Status</th><th>Elected</th><th>Busy</th><th>Load</th><th>To</th>"
+      "<th>From</th>";
+  CHECK(html.substr(second_table, stock_columns.size()) == stock_columns);
+  // As many cells in each member row as header cells.
+  const std::size_t header_end = html.find("</tr>", second_table);
+  const std::size_t headers = count(html.substr(second_table, header_end - second_table), "<th>");
+  const std::size_t row = html.find("<tr data-b=", second_table);
+  CHECK(count(html.substr(row, html.find("</tr>", row) - row), "<td") == headers);
+  // The other views are a GET form and <link>s, not <a>.
+  CHECK(html.find("<button name=\"format\" value=\"json\">") != std::string::npos);
+  CHECK(html.find("<link rel=\"alternate\" href=\"/balancer-manager?format=json\"") !=
+        std::string::npos);
+  // Without a selection, every member's form is there.
+  CHECK(count(html, "name=\"w_lf\"") == 2);
+}
+
+TEST_CASE("a member link selects that member's form alone, labelled", "[manager][html]") {
+  ManagerSnapshot snap = sample();
+  snap.balancers[0].members.pop_back();
+  MemberSnapshot second = snap.balancers[0].members[0];
+  second.name = "https://localhost:9444";
+  second.route = "isNode2";
+  second.settings.lbfactor = 300;
+  snap.balancers[0].members.push_back(second);
+  snap.selected_balancer = "wso2.identity.domain";
+  snap.selected_member = "https://localhost:9444";
+  const std::string html = render_html(snap);
+
+  CHECK(count(html, "name=\"w_lf\"") == 1);
+  CHECK(count(html, "<input type=\"hidden\" name=\"w\" value=\"https://localhost:9444\">") == 2);
+  CHECK(html.find("name=\"w\" value=\"https://localhost:9443\"") == std::string::npos);
+  CHECK(html.find("name=\"w_lf\" value=\"3\"") != std::string::npos);
+  CHECK(html.find("<h2>Edit member <code>https://localhost:9444</code> (route "
+                  "<code>isNode2</code>) of balancer://wso2.identity.domain</h2>") !=
+        std::string::npos);
+  // The form comes before the tables, and no balancer form is shown.
+  CHECK(html.find("name=\"w_lf\"") < html.find("<table>"));
+  CHECK(html.find("name=\"b_lbm\"") == std::string::npos);
+
+  snap.selected_member.clear();
+  const std::string balancer_page = render_html(snap);
+  CHECK(count(balancer_page, "name=\"b_lbm\"") == 1);
+  CHECK(balancer_page.find("name=\"w_lf\"") == std::string::npos);
+  CHECK(balancer_page.find("<h2>Edit balancer balancer://wso2.identity.domain</h2>") !=
+        std::string::npos);
 }
