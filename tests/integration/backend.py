@@ -11,6 +11,8 @@ Paths:
   /redirect        302 to http://<host>:<port>/target (for ProxyPassReverse)
   /sleep/MS        wait MS milliseconds first (bounded to 30 s)
   /sleepif/NAME/MS the same, but only on the backend named NAME (one slow member)
+  /health          the health status set last (200 at start), for health checks
+  /health/set/NNN  from now on /health answers NNN (a node that starts failing)
   anything else    200; a request body is read and its length reported
 """
 import argparse
@@ -69,6 +71,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     time.sleep(min(int(parts[2]), 30000) / 1000.0)
             except ValueError:
                 status = 400
+        elif path == "/health":
+            status = self.server.health
+        elif path.startswith("/health/set/"):
+            try:
+                self.server.health = int(path.split("/")[3])
+            except ValueError:
+                status = 400
         elif path == "/redirect":
             status = 302
             extra.append(("Location", f"http://127.0.0.1:{self.server.server_port}/target"))
@@ -113,6 +122,7 @@ def main():
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.name = args.name
     srv.route = args.route
+    srv.health = 200
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
