@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "manager_edit.hpp"
@@ -34,8 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!fields) return 0;
   require(fields->size() <= isb::kMaxEditFields + 1);
   if (!json) {
-    auto again = isb::parse_form(isb::encode_form(*fields), err);
-    require(again && *again == *fields);
+    // Re-encoding percent-encodes raw bytes (one byte becomes three), so the
+    // round trip is checked only where the encoded form is within the limit.
+    const std::string encoded = isb::encode_form(*fields);
+    if (encoded.size() <= isb::kMaxEditBytes) {
+      auto again = isb::parse_form(encoded, err);
+      require(again && *again == *fields);
+    }
   }
   auto e = isb::parse_edit(*fields, isb::EditRules{kMethods, hc}, err);
   if (!e) {
