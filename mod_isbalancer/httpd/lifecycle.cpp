@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "../core/scope.hpp"
 #include "../core/selector.hpp"
 #include "canon.hpp"
 #include "log_ids.hpp"
@@ -176,6 +177,18 @@ bool make_nonce(char (&out)[APR_UUID_FORMATTED_LENGTH + 1]) noexcept {
   return true;
 }
 
+// The scope (core/scope.hpp) of a virtual host: its ServerName and port, and the
+// addresses of its <VirtualHost> line, as written there ("*" for a wildcard).
+std::string scope_of(const server_rec* s) {
+  std::vector<std::string> addresses;
+  for (const server_addr_rec* a = s->addrs; a != nullptr; a = a->next) {
+    std::string host = a->virthost ? a->virthost : "";
+    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+    addresses.push_back(host + ":" + (a->host_port ? std::to_string(a->host_port) : "*"));
+  }
+  return vhost_scope(s->server_hostname ? s->server_hostname : "", s->port, addresses);
+}
+
 // Replays saved edits on a fresh segment, through the same validation as an
 // operator's edit. What no longer fits the configuration is logged and skipped.
 void replay_edits(server_rec* s, const SharedState& state, const std::vector<SavedEdit>& edits,
@@ -186,11 +199,18 @@ void replay_edits(server_rec* s, const SharedState& state, const std::vector<Sav
   for (const SavedEdit& saved : edits) {
     EditError err;
     auto e = parse_edit(saved.fields, rules, err);
-    LocalBalancer* lb = e ? find_local_in_scope(saved.scope, e->balancer) : nullptr;
+    std::size_t matches = 0;
+    LocalBalancer* lb = e ? find_local_in_scope(saved.scope, e->balancer, matches) : nullptr;
     if (lb != nullptr && from_file && !lb->persist) continue;
     ApplyOutcome out;
     if (!e) {
       out = {HTTP_BAD_REQUEST, err.field, err.message, {}};
+    } else if (matches > 1) {
+      out = {HTTP_CONFLICT,
+             "b",
+             "the balancer of " + std::to_string(matches) +
+                 " virtual hosts fits it; give each its own ServerName or address",
+             {}};
     } else if (lb == nullptr) {
       out = {HTTP_NOT_FOUND, "b", "no such balancer in this configuration", {}};
     } else {
@@ -375,8 +395,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       lb->conf = e.conf;
       lb->slot = e.slot;
       lb->first_member = member;
-      lb->scope = std::string(e.server->server_hostname ? e.server->server_hostname : "") + ":" +
-                  std::to_string(e.server->port);
+      lb->scope = scope_of(e.server);
       lb->persist = e.conf->bal_persist != 0;
       lb->configured_balancer = read_settings(*b);
       // Stock default: as many failover attempts as there are other members.

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "../core/immortal.hpp"
+#include "../core/scope.hpp"
 #include "../core/selector.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
@@ -329,11 +330,19 @@ LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name) 
   return nullptr;
 }
 
-LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name) {
+LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name,
+                                   std::size_t& matches) {
+  std::vector<ScopedBalancer> candidates;
+  std::vector<LocalBalancer*> owners;
   for (const auto& lb : local_balancers()) {
-    if (lb && lb->scope == scope && is_named(*lb->main, name)) return lb.get();
+    if (!lb) continue;
+    std::string_view full = field(lb->main->s->name);
+    candidates.push_back({lb->scope, full.substr(sizeof(BALANCER_PREFIX) - 1)});
+    owners.push_back(lb.get());
   }
-  return nullptr;
+  const ScopeMatch found = match_scope(candidates, scope, name);
+  matches = found.matches;
+  return found.index ? owners[*found.index] : nullptr;
 }
 
 ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditRequest& e,

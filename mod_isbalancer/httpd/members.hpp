@@ -40,7 +40,7 @@ struct LocalBalancer {
   std::uint32_t slot = 0;               // balancer slot in the segment
   std::uint32_t first_member = 0;       // first member slot
   std::uint32_t member_slots = 0;       // configured members + growth
-  std::string scope;                    // "host:port" of `server` (state file key)
+  std::string scope;                    // of `server` (core/scope.hpp): the state file key
   bool persist = false;                 // BalancerPersist On for its host
   std::vector<LocalMember> members;     // per member slot, relative to first_member
   // Per member slot, relative to first_member: the canonical URL parts of the
@@ -124,7 +124,10 @@ std::uint32_t free_slots(const LocalBalancer& lb, const SharedState& state);
 // The balancer `name` (without "balancer://") of the virtual host with this
 // configuration, or of the state-file scope.
 LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name);
-LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name);
+// `matches` says how many balancers fit; more than one is ambiguous and nothing
+// is returned (core/scope.hpp).
+LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name,
+                                   std::size_t& matches);
 
 struct ApplyOutcome {
   int status = HTTP_OK;  // else the HTTP status that refuses the edit
