@@ -35,7 +35,8 @@ ISB_MODULE=$PWD/build-asan-module/mod_isbalancer.so ISB_SANITIZER_RUNTIME=$runti
   /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   tests/integration/test_smoke.py tests/integration/test_balancing.py \
   tests/integration/test_lifecycle.py tests/integration/test_manager.py \
-  tests/integration/test_manager_edit.py \
+  tests/integration/test_manager_edit.py tests/integration/test_vhost_edits.py \
+  tests/integration/test_ansible.py \
   tests/integration/test_faults.py tests/integration/test_bad_input.py
 # Each test already fails on its own instances' reports; this also catches one
 # written by an httpd that no test looked at.

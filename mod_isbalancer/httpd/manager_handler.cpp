@@ -425,11 +425,13 @@ int edit(request_rec* r, const SharedState& shared) {
   std::string_view media = type ? std::string_view(type) : std::string_view{};
   media = media.substr(0, media.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  const bool json =
-      strncasecmp(media.data(), "application/json", media.size()) == 0 && media.size() == 16;
-  const bool form =
-      media.empty() || (media.size() == 33 &&
-                        strncasecmp(media.data(), "application/x-www-form-urlencoded", 33) == 0);
+  // No Content-Type at all (a script's bare POST) is a form, as stock reads it.
+  auto is = [media](std::string_view want) {
+    return !media.empty() && media.size() == want.size() &&
+           strncasecmp(media.data(), want.data(), want.size()) == 0;
+  };
+  const bool json = is("application/json");
+  const bool form = media.empty() || is("application/x-www-form-urlencoded");
   if (!json && !form) {
     return refuse(r,
                   {HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
