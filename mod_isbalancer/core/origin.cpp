@@ -1,5 +1,8 @@
 #include "origin.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 
 namespace isb {
@@ -11,10 +14,6 @@ char lower(char c) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-bool is_hex(char c) {
-  return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
 }
 
 bool is_name_char(char c) {
@@ -34,19 +33,61 @@ std::string web_scheme(std::string_view s) {
   return out == "http" || out == "https" ? out : std::string{};
 }
 
-// A host as an origin may carry it: a DNS name or IPv4 address (letters, digits,
-// '-' and '.', not starting or ending with '.'), or a bracketed IPv6 address.
-bool valid_host(std::string_view host) {
-  if (host.empty() || host.size() > 255) return false;
-  if (host.front() == '[') {
-    if (host.size() < 4 || host.back() != ']') return false;
-    std::string_view inner = host.substr(1, host.size() - 2);
-    return std::all_of(inner.begin(), inner.end(),
-                       [](char c) { return is_hex(c) || c == ':' || c == '.'; }) &&
-           inner.find(':') != std::string_view::npos;
+// A dotted run of digits must be an IPv4 address: four parts, each 0..255.
+bool valid_ipv4(std::string_view host) {
+  int parts = 0;
+  while (true) {
+    const std::size_t dot = host.find('.');
+    const std::string_view part = host.substr(0, dot);
+    if (part.empty() || part.size() > 3 || ++parts > 4) return false;
+    unsigned v = 0;
+    for (char c : part) v = v * 10 + static_cast<unsigned>(c - '0');
+    if (v > 255) return false;
+    if (dot == std::string_view::npos) break;
+    host.remove_prefix(dot + 1);
   }
-  return host.front() != '.' && host.back() != '.' &&
-         std::all_of(host.begin(), host.end(), is_name_char);
+  return parts == 4;
+}
+
+// A DNS name: labels of letters, digits and '-', not empty, not starting or
+// ending with '-'; all digits and dots is an IPv4 address instead.
+bool valid_name(std::string_view host) {
+  if (std::all_of(host.begin(), host.end(), [](char c) { return is_digit(c) || c == '.'; })) {
+    return valid_ipv4(host);
+  }
+  std::size_t start = 0;
+  while (start <= host.size()) {
+    std::size_t dot = host.find('.', start);
+    if (dot == std::string_view::npos) dot = host.size();
+    const std::string_view label = host.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
+        !std::all_of(label.begin(), label.end(), is_name_char)) {
+      return false;
+    }
+    start = dot + 1;
+  }
+  return true;
+}
+
+// A bracketed IPv6 address in the canonical text form (RFC 5952, as browsers
+// serialise an origin), or nullopt.
+std::optional<std::string> canonical_ipv6(std::string_view bracketed) {
+  if (bracketed.size() < 4 || bracketed.size() > 47 || bracketed.back() != ']') return std::nullopt;
+  const std::string inner(bracketed.substr(1, bracketed.size() - 2));
+  in6_addr addr{};
+  if (inet_pton(AF_INET6, inner.c_str(), &addr) != 1) return std::nullopt;
+  char text[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, &addr, text, sizeof text) == nullptr) return std::nullopt;
+  return "[" + std::string(text) + "]";
+}
+
+// The host of an origin, normalised: a DNS name or IPv4 address lower-cased,
+// an IPv6 address in brackets in its canonical form.
+std::optional<std::string> normal_host(std::string_view host) {
+  if (host.empty() || host.size() > 253) return std::nullopt;
+  if (host.front() == '[') return canonical_ipv6(host);
+  if (!valid_name(host)) return std::nullopt;
+  return lowered(host);
 }
 
 // "1".."65535" without a sign or leading zero; 0 when it is not one.
@@ -73,8 +114,9 @@ std::optional<std::string> make_origin(const std::string& scheme, std::string_vi
     port = authority.substr(colon + 1);
     if (parse_port(port) == 0) return std::nullopt;
   }
-  if (!valid_host(host)) return std::nullopt;
-  std::string out = scheme + "://" + lowered(host);
+  const auto normal = normal_host(host);
+  if (!normal) return std::nullopt;
+  std::string out = scheme + "://" + *normal;
   const std::string_view default_port = scheme == "https" ? "443" : "80";
   if (!port.empty() && port != default_port) {
     out += ':';
@@ -88,7 +130,62 @@ bool is_one_of(const std::string& origin, std::string_view own, const OriginPoli
          std::find(policy.trusted.begin(), policy.trusted.end(), origin) != policy.trusted.end();
 }
 
+// Shell-style match of `text` against `pattern` ('*' any run, '?' one
+// character), both lower-case; iterative, linear in practice for host names.
+bool glob_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// The host part of a Host header: "[::1]" of "[::1]:8080", "a.example" of
+// "a.example:80"; lower-cased.
+std::string host_part(std::string_view host) {
+  const std::size_t bracket = host.rfind(']');
+  const std::size_t colon = host.rfind(':');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    host = host.substr(0, colon);
+  }
+  return lowered(host);
+}
+
 }  // namespace
+
+bool host_allowed(std::string_view host_header, const HostNames& names) {
+  std::string host = host_part(host_header);
+  if (host.empty()) return false;
+  if (host.front() == '[') host = canonical_ipv6(host).value_or(host);
+  if (host == "localhost") return true;
+  const std::string local = lowered(names.local_ip);
+  if (!local.empty() && (host == local || host == "[" + local + "]")) return true;
+  for (const std::string& name : names.exact) {
+    if (host == lowered(name)) return true;
+  }
+  for (const std::string& pattern : names.patterns) {
+    if (glob_match(lowered(pattern), host)) return true;
+  }
+  for (const std::string& origin : names.trusted) {
+    const std::size_t sep = origin.find("://");
+    if (sep != std::string::npos && host == host_part(std::string_view(origin).substr(sep + 3))) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::optional<std::string> parse_origin(std::string_view text) {
   const std::size_t sep = text.find("://");

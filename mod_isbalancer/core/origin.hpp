@@ -57,4 +57,19 @@ struct OriginRefusal {
 std::optional<OriginRefusal> check_edit_origin(const EditHeaders& headers, std::string_view own,
                                                const OriginPolicy& policy);
 
+// Who the page answers (DNS rebinding: a page of evil.example whose name the
+// attacker points at 127.0.0.1 reaches the manager with "Host: evil.example",
+// and would read the nonces). The names the virtual host answers to.
+struct HostNames {
+  std::span<const std::string> exact;     // ServerName, ServerAlias without wildcards
+  std::span<const std::string> patterns;  // ServerAlias with '*' or '?'
+  std::string_view local_ip;              // the address the connection came in on
+  std::span<const std::string> trusted;   // normalised origins (ISBalancerManagerTrustedOrigin)
+};
+
+// Whether a request with this Host header (port included, or not) may see the
+// manager: its host is one of the names, "localhost", the local address of the
+// connection (an IP literal), or the host of a trusted origin. Case is ignored.
+bool host_allowed(std::string_view host_header, const HostNames& names);
+
 }  // namespace isb

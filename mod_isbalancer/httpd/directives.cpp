@@ -1,5 +1,7 @@
 #include "directives.hpp"
 
+#include <strings.h>
+
 #include <cstring>
 
 APLOG_USE_MODULE(isbalancer);
@@ -19,7 +21,23 @@ ManagerDirConfig* config_of(void* c) {
   return static_cast<ManagerDirConfig*>(c);
 }
 
+// The manager is a handler of a <Location> (or <Directory>, or a whole host);
+// in a <Proxy> section these would be accepted and never read.
+const char* misplaced(cmd_parms* cmd) {
+  for (const ap_directive_t* d = cmd->directive ? cmd->directive->parent : nullptr; d != nullptr;
+       d = d->parent) {
+    if (strncasecmp(d->directive, "<Proxy", 6) == 0) {
+      return apr_psprintf(cmd->pool,
+                          "%s belongs with SetHandler balancer-manager (in its <Location>, or "
+                          "for the server or virtual host), not in <Proxy %s>",
+                          cmd->cmd->name, cmd->path ? cmd->path : "");
+    }
+  }
+  return nullptr;
+}
+
 const char* add_trusted_origin(cmd_parms* cmd, void* c, const char* arg) noexcept {
+  if (const char* err = misplaced(cmd)) return err;
   try {
     auto origin = parse_origin(arg);
     if (!origin) {
@@ -40,7 +58,8 @@ const char* add_trusted_origin(cmd_parms* cmd, void* c, const char* arg) noexcep
   }
 }
 
-const char* set_script_edits(cmd_parms*, void* c, int on) noexcept {
+const char* set_script_edits(cmd_parms* cmd, void* c, int on) noexcept {
+  if (const char* err = misplaced(cmd)) return err;
   config_of(c)->script_edits = on ? 1 : 0;
   return nullptr;
 }

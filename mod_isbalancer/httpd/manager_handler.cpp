@@ -63,14 +63,45 @@ std::string random_hex(std::size_t bytes) {
 // --- origin ------------------------------------------------------------------------
 
 // This page's own origin: the scheme the request came in on and the Host it was
-// sent to (the server's name and port for a request without Host).
+// sent to (for a request without Host, the server's name and the port the
+// connection came in on).
 std::string own_origin(request_rec* r) {
   const char* host = apr_table_get(r->headers_in, "Host");
+  const apr_port_t port =
+      r->connection->local_addr ? r->connection->local_addr->port : ap_get_server_port(r);
   const std::string authority =
       host != nullptr && *host != '\0'
           ? std::string(host)
-          : std::string(ap_get_server_name(r)) + ":" + std::to_string(ap_get_server_port(r));
+          : std::string(ap_get_server_name(r)) + ":" + std::to_string(port);
   return origin_of_host(ap_http_scheme(r), authority).value_or("");
+}
+
+// DNS rebinding: a page whose host name an attacker points at this server
+// reaches the manager with that name in Host. Only the names this virtual host
+// answers to (and localhost, the listener's address, a trusted origin's host)
+// may see the page and its nonces, or edit.
+std::optional<Refusal> check_host(request_rec* r) {
+  if (r->hostname == nullptr) return std::nullopt;  // no Host (HTTP/1.0): nothing to rebind
+  const server_rec* s = r->server;
+  std::vector<std::string> exact;
+  std::vector<std::string> patterns;
+  if (s->server_hostname != nullptr) exact.emplace_back(s->server_hostname);
+  for (const apr_array_header_t* list : {s->names, s->wild_names}) {
+    if (list == nullptr) continue;
+    auto& into = list == s->names ? exact : patterns;
+    const auto* items = reinterpret_cast<const char* const*>(list->elts);
+    for (int i = 0; i < list->nelts; ++i) into.emplace_back(items[i]);
+  }
+  std::vector<std::string> trusted;
+  const OriginPolicy policy = origin_policy(r, trusted);
+  const HostNames names{exact, patterns, r->connection->local_ip ? r->connection->local_ip : "",
+                        policy.trusted};
+  if (host_allowed(r->hostname, names)) return std::nullopt;
+  return Refusal{HTTP_FORBIDDEN, "Host",
+                 std::string("this page answers only to its virtual host's ServerName and "
+                             "ServerAlias names, localhost, the address it listens on, and the "
+                             "hosts of ISBalancerManagerTrustedOrigin; ") +
+                     r->hostname + " is none of them"};
 }
 
 // CSRF defence in depth, before the nonce (core/origin.hpp decides).
@@ -169,7 +200,9 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
   snap.server_version = ap_get_server_description();
   snap.server_built = ap_get_server_built();
   snap.now_us = apr_time_now();
-  snap.action = r->uri ? r->uri : "";
+  // The page's own path, where its links and forms point: escaped as a path, so
+  // that a request for /bm/%3Fb=x%23 does not turn into links with a query.
+  snap.action = r->uri ? ap_escape_uri(r->pool, r->uri) : "";
   for (auto name : selector_names()) snap.lbmethods.emplace_back(name);
   snap.health_checks = process_state().health_checks;
   if (const proxy_hcmethods_t* m = proxy_api().hcmethods; m != nullptr && snap.health_checks) {
@@ -523,6 +556,7 @@ int manager_handler(request_rec* r) noexcept {
                     ap_escape_logitem(r->pool, r->method));
       return HTTP_METHOD_NOT_ALLOWED;
     }
+    if (auto bad = check_host(r)) return refuse(r, *bad, false, ISB_LOGNO(00030));
     const auto& shared = process_state().shared;
     if (!shared) return HTTP_SERVICE_UNAVAILABLE;
     // Show (and edit) the member lists as they are now, added members included.

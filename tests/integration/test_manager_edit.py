@@ -6,7 +6,7 @@ import re
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import MEMBER_DOWN, Client, Httpd, balancer_conf, field, wait_for
+from harness import MEMBER_DOWN, Client, Httpd, balancer_conf, field, free_port, wait_for
 
 MANAGER = """
 <Location "/balancer-manager">
@@ -479,7 +479,10 @@ def test_bad_manager_directives_stop_httpd_naming_the_fix(backends, httpd):
                         "'https://admin.example.com/' is not an origin; write "
                         "scheme://host[:port]"),
                        ("ISBalancerManagerTrustedOrigin admin.example.com", "is not an origin"),
-                       ("ISBalancerManagerScriptEdits maybe", "must be On or Off")):
+                       ("ISBalancerManagerScriptEdits maybe", "must be On or Off"),
+                       ("ISBalancerManagerTrustedOrigin http://a..b", "is not an origin"),
+                       ('</Location>\n<Proxy "balancer://c">\nISBalancerManagerScriptEdits On\n'
+                        '</Proxy>\n<Location "/x">', "not in <Proxy balancer://c>")):
         h = httpd(conf([(a.url, "route=n1")]).replace("    Require local\n",
                                                       f"    Require local\n    {line}\n"),
                   start=False)
@@ -509,3 +512,55 @@ def test_posting_to_a_member_link_edits_that_member_only(backends, httpd):
     assert f'<input type="hidden" name="w" value="{b.url}">' in page
     assert mgr.cl.request(f"/balancer-manager?b=c&w=http://127.0.0.1:1&nonce={nonce}")[0] == 404
     assert mgr.cl.request("/balancer-manager?b=nope")[0] == 404
+
+
+def raw(port, text):
+    """One request as written, on its own connection; returns (status, body)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(text.encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode(errors="replace")
+
+
+def test_dns_rebinding_names_get_nothing(backends, httpd):
+    """A page of rebind.attacker.example whose name resolves to this server sends
+    its own name in Host and Origin: it may neither read the nonces nor edit."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    port = free_port()
+    h = httpd(f"<VirtualHost 127.0.0.1:{port}>\nServerName 127.0.0.1\n"
+              "ServerAlias *.admin.example\n" + conf([(a.url, "route=n1"), (b.url, "route=n2")])
+              + "</VirtualHost>\n", port=port)
+    mgr = Manager(h)
+    nonce = mgr.nonce()
+    evil = f"rebind.attacker.example:{h.port}"
+    status, _, body, _ = mgr.cl.request("/balancer-manager?format=json", headers={"Host": evil})
+    assert status == 403 and nonce not in body and "ServerAlias" in body
+    status, _, body, _ = mgr.cl.request("/balancer-manager", headers={"Host": evil})
+    assert status == 403 and nonce not in body
+    form = urllib.parse.urlencode({"b": "c", "w": a.url, "w_status_D": "1", "nonce": nonce})
+    status, _, _, _ = mgr.cl.request(
+        "/balancer-manager", method="POST", body=form,
+        headers={"Host": evil, "Origin": "http://" + evil,
+                 "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 403 and not mgr.member(a.url)["status"]["disabled"]
+    for host in (f"localhost:{h.port}", f"127.0.0.1:{h.port}", "ops.admin.example"):
+        status, _, body, _ = mgr.cl.request("/balancer-manager?format=json",
+                                            headers={"Host": host})
+        assert status == 200 and nonce in body, host
+    # Without Host (HTTP/1.0), the page's origin is the server's name and the port
+    # the connection came in on.
+    own, portless = f"http://127.0.0.1:{h.port}/balancer-manager", "http://127.0.0.1/x"
+    for referer, want in ((portless, 403), (own, 200)):
+        status, body = raw(h.port, (
+            "POST /balancer-manager HTTP/1.0\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Referer: {referer}\r\nContent-Length: {len(form)}\r\n\r\n{form}"))
+        assert status == want, (referer, body[:300])
+    assert mgr.member(a.url)["status"]["disabled"]

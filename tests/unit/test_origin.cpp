@@ -14,6 +14,10 @@ TEST_CASE("parse_origin normalises exactly scheme://host[:port]", "[origin]") {
   CHECK(parse_origin("https://admin.example.com:80") == "https://admin.example.com:80");
   CHECK(parse_origin("http://[::1]:8080") == "http://[::1]:8080");
   CHECK(parse_origin("http://[::1]") == "http://[::1]");
+  // IPv6 in the form a browser serialises it, whatever the configuration wrote.
+  CHECK(parse_origin("http://[0:0:0:0:0:0:0:1]:8443") == "http://[::1]:8443");
+  CHECK(parse_origin("http://[::FFFF:7f00:1]") == "http://[::ffff:127.0.0.1]");
+  CHECK(parse_origin("https://xn--bcher-kva.example") == "https://xn--bcher-kva.example");
   for (const char* bad : {"",
                           "null",
                           "admin.example.com",
@@ -101,4 +105,25 @@ TEST_CASE("check_edit_origin: the decision table", "[origin]") {
   CHECK(why->header == "Origin");
   CHECK(why->message.find("https://admin.example.com") != std::string::npos);
   CHECK(why->message.find("ISBalancerManagerTrustedOrigin") != std::string::npos);
+}
+
+TEST_CASE("host_allowed: the names a manager answers to", "[origin]") {
+  const std::vector<std::string> exact = {"front.example", "Alias.Example"};
+  const std::vector<std::string> patterns = {"*.admin.example", "lb?.example"};
+  const std::vector<std::string> trusted = {"https://proxy.example:8443"};
+  const HostNames names{exact, patterns, "127.0.0.1", trusted};
+  for (const char* ok :
+       {"front.example", "FRONT.example:8080", "alias.example", "localhost:1", "127.0.0.1",
+        "127.0.0.1:18070", "a.b.admin.example", "lb1.example", "proxy.example"}) {
+    INFO(ok);
+    CHECK(host_allowed(ok, names));
+  }
+  for (const char* bad : {"rebind.attacker.example:18070", "", ":80", "127.0.0.2", "admin.example",
+                          "lb12.example", "front.example.evil", "localhost.evil", "[::1]"}) {
+    INFO(bad);
+    CHECK_FALSE(host_allowed(bad, names));
+  }
+  const HostNames v6{{}, {}, "::1", {}};
+  CHECK(host_allowed("[::1]:8080", v6));
+  CHECK_FALSE(host_allowed("127.0.0.1", v6));
 }
