@@ -758,7 +758,7 @@ std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const E
       std::size_t bar = v.find('|');
       std::string cookie = v.substr(0, bar);
       std::string path = bar == std::string::npos ? cookie : v.substr(bar + 1);
-      if (v.size() > kMaxStickyChars || (cookie.empty() && path.empty()) ||
+      if (v.size() > kMaxStickyChars || cookie.empty() ||
           !all_of_chars(cookie, name_char) || !all_of_chars(path, name_char)) {
         return fail(name,
                     "must be '-' or a cookie name, optionally '|' and a path-parameter name "

@@ -315,6 +315,16 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
                      e.first->s->name, e.first->s->lbpname, names.c_str());
         return HTTP_INTERNAL_SERVER_ERROR;
       }
+      // mod_proxy stores stickysession=|x as no cookie and path "x": no session
+      // would ever be sticky, silently. Say so instead.
+      if (e.first->s->sticky[0] == '\0' && e.first->s->sticky_path[0] != '\0') {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     ISB_LOGNO(00042) "%s: stickysession=|%s names no cookie, which turns "
+                                      "stickiness off; write stickysession=JSESSIONID|%s (cookie "
+                                      "and URL name) or stickysession=JSESSIONID",
+                     e.first->s->name, e.first->s->sticky_path, e.first->s->sticky_path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
     }
 
     SegmentGeometry geometry{static_cast<std::uint32_t>(inv.balancers.size()), inv.member_capacity,

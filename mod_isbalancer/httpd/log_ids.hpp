@@ -34,6 +34,7 @@
 //   ISB00031-ISB00039 are left for the balancer-manager
 //   ISB00040 notice  busy counts of children that died mid-request given back
 //   ISB00041 debug   how member URLs are canonicalised (directly or by mod_proxy's hooks)
+//   ISB00042 emerg   stickysession=|NAME names no cookie
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

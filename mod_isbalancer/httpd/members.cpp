@@ -54,6 +54,11 @@ bool is_named(const proxy_balancer& b, std::string_view name) {
   return have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0;
 }
 
+// A removed member's slot may take a new member once no request is in flight on it.
+bool reusable(SlotState st, const MemberCounters& c) {
+  return st == SlotState::kRemoved && c.busy.load(std::memory_order_acquire) == 0;
+}
+
 // The slot word of a member slot, relative index i.
 std::uint64_t slot_of(const LocalBalancer& lb, const SharedState& state, std::uint32_t i) {
   return state.member(lb.first_member + i).slot.load(std::memory_order_acquire);
@@ -222,8 +227,7 @@ std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& st
       std::uint64_t word = slot_of(lb, state, i);
       SlotState st = slot_state(word);
       MemberCounters& c = state.member(lb.first_member + i);
-      bool usable =
-          pass == 0 ? st == SlotState::kFree : st == SlotState::kRemoved && c.busy.load() == 0;
+      bool usable = pass == 0 ? st == SlotState::kFree : reusable(st, c);
       if (!usable) continue;
       std::uint64_t claimed = slot_word(SlotState::kClaimed, slot_incarnation(word));
       if (c.slot.compare_exchange_strong(word, claimed, std::memory_order_acq_rel)) {
@@ -277,12 +281,15 @@ void reset_balancing(const LocalBalancer& lb, const SharedState& state) {
   }
 }
 
+// What an add can take now: a free growth slot, or a removed member's slot
+// with no request in flight (add_member's rule), so that the page never shows
+// a slot an add would then refuse with 409.
 std::uint32_t free_slots(const LocalBalancer& lb, const SharedState& state) {
   std::uint32_t n = 0;
   for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
     if (lb.configured[i]) continue;
     SlotState st = slot_state(slot_of(lb, state, i));
-    if (st == SlotState::kFree || st == SlotState::kRemoved) ++n;
+    if (st == SlotState::kFree || reusable(st, state.member(lb.first_member + i))) ++n;
   }
   return n;
 }

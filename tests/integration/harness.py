@@ -259,7 +259,7 @@ Timeout 10
         self.proc = None
 
     def _threads_per_child(self):
-        found = re.findall(r"^\s*ThreadsPerChild\s+(\d+)", self.conf.read_text(), re.M)
+        found = re.findall(r"^\s*ThreadsPerChild\s+(\d+)", self.conf.read_text(errors="replace"), re.M)
         return int(found[-1]) if found else 25
 
     def _wait_children_started(self, timeout=5.0):
@@ -311,7 +311,7 @@ Timeout 10
     def log_tail(self, n=30):
         if not self.error_log.exists():
             return "(no error log)"
-        return "\n".join(self.error_log.read_text().splitlines()[-n:])
+        return "\n".join(self.error_log.read_text(errors="replace").splitlines()[-n:])
 
     def log_problems(self, allowed=()):
         """[error]/[warn]/[crit]/[alert]/[emerg] lines not matched by `allowed`, plus
@@ -319,7 +319,7 @@ Timeout 10
         if not self.error_log.exists():
             return []
         bad = []
-        for line in self.error_log.read_text().splitlines():
+        for line in self.error_log.read_text(errors="replace").splitlines():
             crashed = "exit signal" in line or "Segmentation fault" in line
             if not crashed and not re.search(r"\[[a-z_]+:(warn|error|crit|alert|emerg)\]", line):
                 continue

@@ -88,3 +88,34 @@ def test_following_a_members_link_edits_that_member(backends, httpd):
         nodes[2].url: {"drain": False, "disabled": False},
     }
     assert seen["console_errors"] == []
+
+
+def test_refresh_matches_balancers_with_utf8_and_latin1_names(backends, httpd):
+    """The page's script finds each row by the names in the JSON; a name with
+    non-ASCII bytes must come out of the JSON as the browser decoded it from the
+    page (U+FFFD for bytes that are not UTF-8), or its rows never update."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    utf8, latin1 = "caf\u00e9", "latin1-name"  # the second becomes b"caf\xe9" below
+    body = ""
+    for path, name, member in (("/u/", utf8, a), ("/l/", latin1, b)):
+        body += (f'<Proxy "balancer://{name}">\n    BalancerMember "{member.url}"\n</Proxy>\n'
+                 f'ProxyPass "{path}" "balancer://{name}/"\n')
+    h = httpd(body + """
+ProxyPass "/balancer-manager" !
+<Location "/balancer-manager">
+    SetHandler balancer-manager
+    Require local
+</Location>
+""", start=False)
+    h.conf.write_bytes(h.conf.read_bytes().replace(b"latin1-name", b"caf\xe9"))
+    h.start()
+    run = subprocess.run(
+        ["node", str(BROWSER_DIR / "refresh_names.mjs"), "--front", f"http://127.0.0.1:{h.port}",
+         "--paths", "/u/,/l/"], capture_output=True, text=True, timeout=120, cwd=BROWSER_DIR)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    rows = seen["rows"]
+    assert set(rows) == {f"balancer://caf\u00e9 {a.url}", f"balancer://caf\ufffd {b.url}"}, rows
+    for name, counts in rows.items():
+        assert counts["after"] == counts["before"] + 4, (name, counts)
+    assert seen["console_errors"] == []

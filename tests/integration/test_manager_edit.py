@@ -177,6 +177,27 @@ def test_no_free_slot_is_a_conflict(backends, httpd):
     assert mgr.balancer()["timeout_us"] == 0  # nothing of the refused edit applied
 
 
+def test_free_slots_counts_only_what_an_add_can_take(backends, httpd):
+    """A removed member's slot is reused only once nothing is in flight on it, so
+    while a request still runs there, free_slots must not offer it."""
+    a, c, d = backends(("a", "n1"), ("c", "n3"), ("d", "n4"))
+    h = httpd(conf([(a.url, "route=n1")], proxyset="stickysession=JSESSIONID growth=1"))
+    mgr = Manager(h)
+    assert mgr.post({"b_nwrkr": c.url, "b_wyes": "1", "w": c.url, "w_wr": "n3",
+                     "w_status_D": "0"})[0] == 200
+    assert mgr.balancer()["free_slots"] == 0
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(lambda: Client(h.port).request(
+            "/sleep/2500", headers={"Cookie": "JSESSIONID=s.n3"}))
+        wait_for(lambda: mgr.member(c.url)["busy"] == 1, timeout=5, what="a request on c")
+        assert mgr.post({"w": c.url, "w_remove": "1"})[0] == 200
+        assert mgr.balancer()["free_slots"] == 0
+        assert mgr.post({"b_nwrkr": d.url, "b_wyes": "1"})[0] == 409
+        assert field(slow.result(timeout=10)[2], "backend") == "c"
+    wait_for(lambda: mgr.balancer()["free_slots"] == 1, timeout=5, what="the slot to be free")
+    assert mgr.post({"b_nwrkr": d.url, "b_wyes": "1"})[0] == 200
+
+
 def test_edits_survive_graceful_restarts(backends, httpd):
     a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
     members = [(a.url, "route=n1"), (b.url, "route=n2")]

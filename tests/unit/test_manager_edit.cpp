@@ -100,6 +100,7 @@ TEST_CASE("every bad value is refused naming its field", "[manager][edit]") {
   CHECK(refused_field("b=c&b_max=100") == "b_max");
   CHECK(refused_field("b=c&b_sforce=yes") == "b_sforce");
   CHECK(refused_field("b=c&b_ss=a;b") == "b_ss");
+  CHECK(refused_field("b=c&b_ss=%7Cjsessionid") == "b_ss");  // no cookie: stickiness off
   CHECK(refused_field("b=c&b_nwrkr=javascript:alert(1)&b_wyes=1") == "b_nwrkr");
   CHECK(refused_field("b=c&b_nwrkr=http://a%22b&b_wyes=1") == "b_nwrkr");
   CHECK(refused_field("b=c&b_nwrkr=http://h:99999&b_wyes=1") == "b_nwrkr");

@@ -204,3 +204,16 @@ TEST_CASE("a member link selects that member's form alone, labelled", "[manager]
   CHECK(balancer_page.find("<h2>Edit balancer balancer://wso2.identity.domain</h2>") !=
         std::string::npos);
 }
+
+TEST_CASE("json decodes names as a browser decodes the page", "[manager][json]") {
+  CHECK(json_quote("caf\xc3\xa9") == "\"caf\\u00e9\"");  // UTF-8
+  CHECK(json_quote("caf\xe9") == "\"caf\\ufffd\"");      // Latin-1
+  CHECK(json_quote("caf\xe9x") == "\"caf\\ufffdx\"");
+  CHECK(json_quote("\xf0\x9f\x98\x80") == "\"\\ud83d\\ude00\"");  // above U+FFFF
+  CHECK(json_quote("\xe2\x82"
+                   "a") == "\"\\ufffda\"");                          // cut short: one U+FFFD
+  CHECK(json_quote("\xc0\xaf") == "\"\\ufffd\\ufffd\"");             // overlong
+  CHECK(json_quote("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");  // a surrogate
+  CHECK(json_quote("\xe2\x82") == "\"\\ufffd\"");                    // at the end
+  CHECK(json_quote("a<b>&\"\\\x01") == "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\u0001\"");
+}
