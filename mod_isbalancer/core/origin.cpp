@@ -78,7 +78,10 @@ std::optional<std::string> canonical_ipv6(std::string_view bracketed) {
   if (inet_pton(AF_INET6, inner.c_str(), &addr) != 1) return std::nullopt;
   char text[INET6_ADDRSTRLEN];
   if (inet_ntop(AF_INET6, &addr, text, sizeof text) == nullptr) return std::nullopt;
-  return "[" + std::string(text) + "]";
+  std::string out = "[";
+  out += text;
+  out += ']';
+  return out;
 }
 
 // The host of an origin, normalised: a DNS name or IPv4 address lower-cased,
@@ -171,7 +174,9 @@ bool host_allowed(std::string_view host_header, const HostNames& names) {
   if (host.front() == '[') host = canonical_ipv6(host).value_or(host);
   if (host == "localhost") return true;
   const std::string local = lowered(names.local_ip);
-  if (!local.empty() && (host == local || host == "[" + local + "]")) return true;
+  const bool bracketed_local = host.size() == local.size() + 2 && host.front() == '[' &&
+                               host.back() == ']' && host.compare(1, local.size(), local) == 0;
+  if (!local.empty() && (host == local || bracketed_local)) return true;
   for (const std::string& name : names.exact) {
     if (host == lowered(name)) return true;
   }
