@@ -425,6 +425,40 @@ std::optional<std::vector<FormField>> parse_form(std::string_view text, EditErro
   return out;
 }
 
+std::string member_key(std::string_view url) {
+  const std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return std::string(url);
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+    return out;
+  };
+  const std::string scheme = lower(url.substr(0, sep));
+  std::string_view rest = url.substr(sep + 3);
+  const std::size_t slash = rest.find('/');
+  std::string authority = lower(rest.substr(0, slash));
+  std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kDefaultPorts = {{
+      {"http", ":80"},
+      {"ws", ":80"},
+      {"h2c", ":80"},
+      {"https", ":443"},
+      {"wss", ":443"},
+      {"h2", ":443"},
+      {"ajp", ":8009"},
+      {"fcgi", ":8000"},
+      {"scgi", ":4000"},
+  }};
+  for (const auto& [name, port] : kDefaultPorts) {
+    if (name == scheme && authority.size() > port.size() && authority.ends_with(port)) {
+      authority.resize(authority.size() - port.size());
+    }
+  }
+  if (path == "/") path = {};
+  return scheme + "://" + authority + std::string(path);
+}
+
 std::string percent_encode(std::string_view s, std::string_view keep) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -758,8 +792,8 @@ std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const E
       std::size_t bar = v.find('|');
       std::string cookie = v.substr(0, bar);
       std::string path = bar == std::string::npos ? cookie : v.substr(bar + 1);
-      if (v.size() > kMaxStickyChars || cookie.empty() ||
-          !all_of_chars(cookie, name_char) || !all_of_chars(path, name_char)) {
+      if (v.size() > kMaxStickyChars || cookie.empty() || !all_of_chars(cookie, name_char) ||
+          !all_of_chars(path, name_char)) {
         return fail(name,
                     "must be '-' or a cookie name, optionally '|' and a path-parameter name "
                     "(letters, digits, '-', '_', '.'; at most 63 characters)");

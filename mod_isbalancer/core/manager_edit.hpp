@@ -66,6 +66,14 @@ std::string encode_form(std::span<const FormField> fields);
 // scripts that read them (ansible's apache2_mod_proxy) expect.
 std::string percent_encode(std::string_view s, std::string_view keep = {});
 
+// The form of a member URL that two spellings of one member share, for
+// comparing: scheme and host lower-cased, the scheme's default port dropped (as
+// mod_proxy connects to it: http/ws/h2c 80, https/wss/h2 443, ajp 8009, fcgi
+// 8000, scgi 4000), a lone "/" path dropped; the rest of the path as it is (paths
+// are case-sensitive). "HTTP://Host:80/" and "http://host" are one member;
+// ".../App" and ".../app" are two. Text that is not a URL is returned as it is.
+std::string member_key(std::string_view url);
+
 // A member's operator-settable values, in mod_proxy's units.
 struct MemberSettings {
   std::int64_t lbfactor = 100;  // loadfactor x 100

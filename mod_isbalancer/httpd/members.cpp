@@ -123,18 +123,16 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
 
 std::optional<std::uint32_t> find_member_slot(const LocalBalancer& lb, const SharedState& state,
                                               std::string_view name) {
-  std::optional<std::uint32_t> folded;
+  // Compared as member_key: the spelling an operator typed ("HTTP://Host:80/")
+  // finds the member mod_proxy named "http://host".
+  const std::string want = member_key(name);
   for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
     if (slot_state(slot_of(lb, state, i)) != SlotState::kActive) continue;
-    std::string_view have = field(member_shared(state, lb.first_member + i)->name_ex);
-    if (have == name) return lb.first_member + i;
-    // mod_proxy lower-cases scheme and host; accept the name as the operator typed it.
-    if (!folded && have.size() == name.size() &&
-        strncasecmp(have.data(), name.data(), name.size()) == 0) {
-      folded = lb.first_member + i;
+    if (member_key(field(member_shared(state, lb.first_member + i)->name_ex)) == want) {
+      return lb.first_member + i;
     }
   }
-  return folded;
+  return std::nullopt;
 }
 
 MemberSettings read_settings(const proxy_worker_shared& s) {
@@ -364,7 +362,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
   const bool hc = process_state().health_checks;
   std::optional<std::uint32_t> member;
   const bool member_is_new =
-      e.add_member && !e.member.empty() && strcasecmp(e.add_member->c_str(), e.member.c_str()) == 0;
+      e.add_member && !e.member.empty() && member_key(*e.add_member) == member_key(e.member);
   if (e.edits_member() && !member_is_new) {
     member = find_member_slot(lb, state, e.member);
     if (!member) return refuse(HTTP_BAD_REQUEST, "w", "the balancer has no member " + e.member);

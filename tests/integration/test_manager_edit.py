@@ -585,3 +585,25 @@ def test_dns_rebinding_names_get_nothing(backends, httpd):
             f"Referer: {referer}\r\nContent-Length: {len(form)}\r\n\r\n{form}"))
         assert status == want, (referer, body[:300])
     assert mgr.member(a.url)["status"]["disabled"]
+
+
+def test_one_member_however_its_url_is_spelled(backends, httpd):
+    """A member URL is compared in one normal form everywhere (add, edit): the
+    default port, scheme and host case and a lone trailing '/' do not make
+    another member, while the path's case does."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(conf([(a.url, "route=n1")], proxyset="stickysession=JSESSIONID growth=4"))
+    mgr = Manager(h)
+    assert mgr.post({"b_nwrkr": "http://127.0.0.1:80", "b_wyes": "1"})[0] == 200
+    assert mgr.post({"b_nwrkr": "http://127.0.0.1:80", "b_wyes": "1"})[0] == 409
+    assert mgr.post({"b_nwrkr": "HTTP://127.0.0.1/", "b_wyes": "1"})[0] == 409
+    assert mgr.post({"b_nwrkr": a.url + "/", "b_wyes": "1"})[0] == 409
+    # An edit names the member in any of its spellings.
+    assert mgr.post({"w": a.url.upper().replace("HTTP", "http") + "/", "w_lf": "3"})[0] == 200
+    assert mgr.member(a.url)["loadfactor"] == 3
+    assert mgr.post({"w": "http://127.0.0.1:80/", "w_remove": "1"})[0] == 200
+    # Paths are case-sensitive: two members.
+    assert mgr.post({"b_nwrkr": b.url + "/App", "b_wyes": "1"})[0] == 200
+    assert mgr.post({"b_nwrkr": b.url + "/app", "b_wyes": "1"})[0] == 200
+    names = sorted(m["name"] for m in mgr.balancer()["members"])
+    assert names == sorted([a.url, b.url + "/App", b.url + "/app"])

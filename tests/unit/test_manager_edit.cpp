@@ -247,3 +247,18 @@ TEST_CASE("the page has a form per member and escapes what it echoes", "[manager
   std::string xml = render_xml(s);
   CHECK(xml.find("<httpd:nonce>n&quot;&lt;1&gt;</httpd:nonce>") != std::string::npos);
 }
+
+TEST_CASE("member_key: one member, however it is spelled", "[manager][edit]") {
+  CHECK(member_key("HTTP://Host.Example:80/") == "http://host.example");
+  CHECK(member_key("http://127.0.0.1:80") == "http://127.0.0.1");
+  CHECK(member_key("https://a:443") == "https://a");
+  CHECK(member_key("https://a:80") == "https://a:80");
+  CHECK(member_key("ajp://a:8009/") == "ajp://a");
+  CHECK(member_key("wss://[::1]:443") == "wss://[::1]");
+  CHECK(member_key("uwsgi://a:3031") == "uwsgi://a:3031");  // no default mod_proxy knows
+  CHECK(member_key("http://a:18101/App") == "http://a:18101/App");
+  CHECK(member_key("http://a:18101/App") != member_key("http://a:18101/app"));
+  CHECK(member_key("http://a:18101/ctx/") == "http://a:18101/ctx/");
+  CHECK(member_key("http://a:8080") == member_key("http://A:8080/"));
+  CHECK(member_key("not a url") == "not a url");
+}
