@@ -447,7 +447,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
         }
         MemberCounters& c = state->member(member);
         if (fresh) c.slot.store(slot_word(SlotState::kActive, 1));
-        lb->members.push_back({ws[j], slot_incarnation(c.slot.load())});
+        lb->members.push_back({ws[j], slot_incarnation(c.slot.load()), ws[j]->s->name_ex});
         lb->configured.emplace_back(std::move(configured));
         ++member;
       }

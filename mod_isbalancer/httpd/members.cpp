@@ -90,6 +90,13 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
     const std::uint64_t word = slot_of(lb, state, i);
     if (slot_state(word) != SlotState::kActive) continue;
     LocalMember& local = lb.members[i];
+    const std::string_view name = field(member_shared(state, lb.first_member + i)->name_ex);
+    if (local.worker != nullptr && local.incarnation != slot_incarnation(word) &&
+        local.name == name) {
+      // The same URL again in this slot: the worker still fits it.
+      local.worker->hash = local.worker->s->hash;
+      local.incarnation = slot_incarnation(word);
+    }
     if (local.worker == nullptr || local.incarnation != slot_incarnation(word)) {
       // A member another process (or an earlier edit) put into this slot.
       auto* w = static_cast<proxy_worker*>(apr_pcalloc(pool, sizeof(proxy_worker)));
@@ -103,7 +110,7 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
                      w->s->name_ex, lb.main->s->name);
         continue;
       }
-      local = {w, slot_incarnation(word)};
+      local = {w, slot_incarnation(word), std::string(name)};
     }
     if (lb.urls) {
       const MemberUrl* url = lb.urls[i].load(std::memory_order_relaxed);

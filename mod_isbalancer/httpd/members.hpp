@@ -30,6 +30,10 @@ namespace isb::httpd {
 struct LocalMember {
   proxy_worker* worker = nullptr;
   std::uint64_t incarnation = 0;
+  // The member URL `worker` was made for. A slot reused by the same URL (a member
+  // removed and added again) keeps its worker, connection pool included, instead
+  // of making another that this process would keep for good.
+  std::string name;
 };
 
 struct LocalBalancer {
