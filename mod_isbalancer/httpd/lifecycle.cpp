@@ -469,6 +469,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
 
     // A new segment starts from the configuration; bring back the runtime edits
     // of the previous generation, or of the last run when BalancerPersist is On.
+    prepare_state_dir(s, ptemp);
     std::vector<SavedEdit> carried = take_carried_edits(s);
     if (fresh) {
       const bool from_file = carried.empty();

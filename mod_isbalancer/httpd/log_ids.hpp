@@ -25,7 +25,7 @@
 //   ISB00022 warn    a saved runtime edit no longer fits the configuration; skipped
 //   ISB00023 notice  runtime edits restored (graceful restart or BalancerPersist)
 //   ISB00024 error   the BalancerPersist state file cannot be written
-//   ISB00025 warn    the BalancerPersist state file (or a line of it) is malformed
+//   ISB00025 warn    a line of an intact BalancerPersist state file is malformed; skipped
 //   ISB00026 info    balancer-manager: edit from a foreign origin refused (403)
 //   ISB00027 info    balancer-manager: edit with a missing or wrong nonce refused (403)
 //   ISB00028 notice  balancer-manager: edit applied (who, what, old -> new)
@@ -35,6 +35,11 @@
 //   ISB00040 notice  busy counts of children that died mid-request given back
 //   ISB00041 debug   how member URLs are canonicalised (directly or by mod_proxy's hooks)
 //   ISB00042 emerg   stickysession=|NAME names no cookie
+//   ISB00043 warn    the BalancerPersist state file is refused as a whole (not a regular
+//                    file, over 4 MiB, cut short, damaged, unknown version); config used
+//   ISB00044 error   the BalancerPersist directory cannot be made or used (symlink, not a
+//                    directory, foreign owner); edits are not saved
+//   ISB00045 notice  saved edits read from an older build's state file (migration)
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

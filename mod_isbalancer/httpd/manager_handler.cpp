@@ -525,7 +525,14 @@ int edit(request_rec* r, const SharedState& shared) {
                     ISB_LOGNO(00028) "balancer-manager edit by %s (user %s) of %s: %s",
                     r->useragent_ip, r->user ? ap_escape_logitem(r->pool, r->user) : "-",
                     lb->main->s->name, ap_escape_logitem(r->pool, changes.c_str()));
-      if (lb->persist) write_state_file(r->server, r->pool, false);
+      // Durably saved before the answer: a 200 means it survives even kill -9.
+      if (lb->persist && !write_state_file(r->server, r->pool, false)) {
+        return refuse(r,
+                      {HTTP_INTERNAL_SERVER_ERROR, "",
+                       "the edit is applied but could not be saved to the BalancerPersist "
+                       "state file (see the error log); it will not survive a full restart"},
+                      json, ISB_LOGNO(00024));
+      }
       notice = "Applied: " + changes;
     }
     if (json) {

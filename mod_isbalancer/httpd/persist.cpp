@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <unixd.h>
 
 #include <apr_strings.h>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string_view>
+#include <thread>
 
 #include "log_ids.hpp"
 #include "members.hpp"
@@ -19,23 +22,90 @@ APLOG_USE_MODULE(isbalancer);
 namespace isb::httpd {
 namespace {
 
-constexpr std::string_view kHeader = "isbalancer-state 1";
-constexpr std::size_t kMaxStateBytes = 4u << 20;
 constexpr const char* kCarriedKey = "mod_isbalancer:carried-edits";
+constexpr const char* kDirName = "mod_isbalancer";        // under DefaultRuntimeDir
+constexpr const char* kStateName = "state";               // in kDirName
+constexpr const char* kTempName = "state.new";            // in kDirName
+constexpr const char* kRefusedName = "state.refused";     // in kDirName
+constexpr const char* kOldName = "mod_isbalancer.state";  // older builds: DefaultRuntimeDir
+constexpr int kLockTries = 500;                           // of 10 ms: 5 s at most
 
-std::string render(const std::vector<SavedEdit>& edits) {
-  std::string out;
-  out += "# mod_isbalancer: balancer-manager edits, replayed at start-up for virtual\n";
-  out += "# hosts with BalancerPersist On. One edit per line: scope, a tab, the form.\n";
-  out += kHeader;
-  out += '\n';
-  for (const auto& e : edits) {
-    out += e.scope;
-    out += '\t';
-    out += encode_form(e.fields);
-    out += '\n';
+bool any_persistent() {
+  for (const auto& lb : local_balancers()) {
+    if (lb && lb->persist) return true;
   }
-  return out;
+  return false;
+}
+
+const char* state_dir_path(apr_pool_t* p) {
+  return ap_runtime_dir_relative(p, kDirName);
+}
+
+// Who owns the directory: the httpd user, or whoever runs httpd when it is
+// not started as root (then children run as that user too).
+uid_t dir_owner() {
+  return geteuid() == 0 ? ap_unixd_config.user_id : geteuid();
+}
+
+// A file descriptor that closes itself.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  explicit operator bool() const { return fd >= 0; }
+};
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// Why a directory could not be opened with O_DIRECTORY|O_NOFOLLOW (Linux says
+// ENOTDIR, not ELOOP, for a symlink then): lstat tells.
+std::string dir_open_failure(const char* path, int err) {
+  struct stat st {};
+  if (::lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) return "is a symbolic link";
+  if (err == ENOTDIR) return "is not a directory";
+  return errno_text(err);
+}
+
+// Opens the state directory without following a symlink, and checks that it is
+// a directory of the httpd user that no one else can enter.
+int open_state_dir(const char* path, std::string& why) {
+  int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    why = dir_open_failure(path, errno);
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    why = "is not a directory";
+  } else if (st.st_uid != dir_owner()) {
+    why = "is owned by uid " + std::to_string(st.st_uid) + ", not by the httpd user (uid " +
+          std::to_string(dir_owner()) + ")";
+  } else if ((st.st_mode & 077) != 0) {
+    why = "can be entered by other users (mode 0" + std::to_string((st.st_mode >> 6) & 7) +
+          std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) + ")";
+  } else {
+    return fd;
+  }
+  ::close(fd);
+  return -1;
+}
+
+// Every writer holds this lock (an flock on the directory) while it renders and
+// writes; bounded, so that a stuck writer cannot hang a request for ever.
+bool lock_dir(int dirfd) {
+  for (int i = 0; i < kLockTries; ++i) {
+    if (::flock(dirfd, LOCK_EX | LOCK_NB) == 0) return true;
+    if (errno != EWOULDBLOCK && errno != EINTR) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  errno = ETIMEDOUT;
+  return false;
 }
 
 bool write_all(int fd, const std::string& text) {
@@ -49,10 +119,112 @@ bool write_all(int fd, const std::string& text) {
   return true;
 }
 
+// state.new, fsync, rename over state, fsync of the directory. The flock is held.
+bool replace_state_locked(int dirfd, const std::string& text, std::string& why) {
+  // A temp file left by a writer that died: ours to remove (the directory is ours;
+  // unlinkat removes a symlink itself, never its target).
+  if (::unlinkat(dirfd, kTempName, 0) != 0 && errno != ENOENT) {
+    why = "cannot remove the old " + std::string(kTempName) + ": " + errno_text(errno);
+    return false;
+  }
+  Fd fd(::openat(dirfd, kTempName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) {
+    why = "cannot create " + std::string(kTempName) + ": " + errno_text(errno);
+    return false;
+  }
+  if (!write_all(fd.fd, text) || ::fsync(fd.fd) != 0) {
+    why = "cannot write " + std::string(kTempName) + ": " + errno_text(errno);
+    ::unlinkat(dirfd, kTempName, 0);
+    return false;
+  }
+  if (::renameat(dirfd, kTempName, dirfd, kStateName) != 0) {
+    why = "cannot rename " + std::string(kTempName) + ": " + errno_text(errno);
+    ::unlinkat(dirfd, kTempName, 0);
+    return false;
+  }
+  if (::fsync(dirfd) != 0) {
+    why = "cannot sync the directory: " + errno_text(errno);
+    return false;
+  }
+  return true;
+}
+
+enum class ReadOutcome { kMissing, kRead, kRefused };
+
+// Reads `name` (relative to dirfd) if it is a regular file of at most the cap.
+// O_NONBLOCK: a FIFO or a device planted there cannot block the start.
+ReadOutcome read_regular(int dirfd, const char* name, std::string& text, std::string& why) {
+  Fd fd(::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return ReadOutcome::kMissing;
+    why = errno == ELOOP ? "is a symbolic link" : "cannot be opened: " + errno_text(errno);
+    return ReadOutcome::kRefused;
+  }
+  struct stat st {};
+  if (::fstat(fd.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = "is not a regular file";
+    return ReadOutcome::kRefused;
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxStateFileBytes) {
+    why = "is larger than " + std::to_string(kMaxStateFileBytes) + " bytes";
+    return ReadOutcome::kRefused;
+  }
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = "cannot be read: " + errno_text(errno);
+      return ReadOutcome::kRefused;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxStateFileBytes) break;  // grew while we read: parse refuses it
+  }
+  return ReadOutcome::kRead;
+}
+
 }  // namespace
 
 const char* state_file_path(apr_pool_t* p) {
-  return ap_runtime_dir_relative(p, "mod_isbalancer.state");
+  return apr_pstrcat(p, state_dir_path(p), "/", kStateName, nullptr);
+}
+
+bool prepare_state_dir(server_rec* s, apr_pool_t* p) {
+  if (!any_persistent()) return true;
+  const char* path = state_dir_path(p);
+  if (::mkdir(path, 0700) != 0 && errno != EEXIST) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
+                 ISB_LOGNO(00044) "cannot create the BalancerPersist directory %s; runtime "
+                                  "edits will not be saved",
+                 path);
+    return false;
+  }
+  int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  std::string why;
+  struct stat st {};
+  if (fd < 0) {
+    why = dir_open_failure(path, errno);
+  } else if (::fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    why = "is not a directory";
+  } else if (st.st_uid != geteuid() && st.st_uid != dir_owner()) {
+    // Not made by us (root) nor already handed to the httpd user: someone
+    // else's, and not ours to take.
+    why = "is owned by uid " + std::to_string(st.st_uid) + ", neither root nor the httpd user";
+  } else if ((st.st_uid != dir_owner() && ::fchown(fd, dir_owner(), static_cast<gid_t>(-1)) != 0) ||
+             ((st.st_mode & 07777) != 0700 && ::fchmod(fd, 0700) != 0)) {
+    why = "cannot be handed to the httpd user: " + errno_text(errno);
+  }
+  if (fd >= 0) ::close(fd);
+  if (!why.empty()) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                 ISB_LOGNO(00044) "the BalancerPersist directory %s %s; refusing to use it, "
+                                  "runtime edits will not be saved (remove it; httpd makes it "
+                                  "again at start)",
+                 path, why.c_str());
+    return false;
+  }
+  return true;
 }
 
 std::vector<SavedEdit> collect_edits(bool persistent_only) {
@@ -67,90 +239,69 @@ std::vector<SavedEdit> collect_edits(bool persistent_only) {
 }
 
 bool write_state_file(server_rec* s, apr_pool_t* p, bool in_parent) {
-  bool any = false;
-  for (const auto& lb : local_balancers()) any = any || (lb && lb->persist);
-  if (!any) return true;
-  const char* path = state_file_path(p);
-  const std::string text = render(collect_edits(true));
-  if (in_parent) {
-    std::string tmp = std::string(path) + ".new";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write_all(fd, text);
-    // Children run as the httpd user and rewrite the file after each edit.
-    if (ok && geteuid() == 0 && ::fchown(fd, ap_unixd_config.user_id, -1) != 0) ok = false;
-    if (fd >= 0 && ::close(fd) != 0) ok = false;
-    if (ok && ::rename(tmp.c_str(), path) != 0) ok = false;
-    if (!ok) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, errno, s,
-                   ISB_LOGNO(00024) "cannot write the BalancerPersist state file %s; runtime "
-                                    "edits will not survive a full restart",
-                   path);
-      ::unlink(tmp.c_str());
-    }
-    return ok;
+  if (!any_persistent()) return true;
+  const char* dir = state_dir_path(p);
+  std::string why;
+  Fd dirfd(open_state_dir(dir, why));
+  bool ok = static_cast<bool>(dirfd);
+  if (ok && !lock_dir(dirfd.fd)) {
+    why = "cannot lock it: " + errno_text(errno);
+    ok = false;
   }
-  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, errno, s,
-                 "mod_isbalancer: state file %s is not writable by this child; the parent "
-                 "writes it at shutdown",
-                 path);
-    return false;
+  // Rendered under the lock: see the contract in persist.hpp.
+  if (ok) ok = replace_state_locked(dirfd.fd, render_state_file(collect_edits(true)), why);
+  if (!ok) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                 ISB_LOGNO(00024) "cannot write the BalancerPersist state file in %s (%s, in "
+                                  "the %s); runtime edits will not survive a full restart",
+                 dir, why.c_str(), in_parent ? "parent" : "child");
   }
-  bool ok = ::flock(fd, LOCK_EX) == 0 && ::ftruncate(fd, 0) == 0 && write_all(fd, text);
-  ::close(fd);
-  return ok;
-}
-
-std::vector<SavedEdit> parse_state(server_rec* s, std::string_view text, const char* source) {
-  std::vector<SavedEdit> out;
-  std::string_view rest = text;
-  bool header = false;
-  int line_no = 0;
-  while (!rest.empty()) {
-    std::size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    ++line_no;
-    if (line.empty() || line.front() == '#') continue;
-    if (!header) {
-      if (line != kHeader) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     ISB_LOGNO(00025) "%s is not a mod_isbalancer state file of this version; "
-                                      "ignoring it",
-                     source);
-        return out;
-      }
-      header = true;
-      continue;
-    }
-    std::size_t tab = line.find('\t');
-    EditError err;
-    std::optional<std::vector<FormField>> fields;
-    if (tab != std::string_view::npos) fields = parse_form(line.substr(tab + 1), err);
-    if (!fields) {
-      ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                   ISB_LOGNO(00025) "%s line %d is malformed (%s); skipping it", source, line_no,
-                   err.message.empty() ? "no tab" : err.message.c_str());
-      continue;
-    }
-    out.push_back({std::string(line.substr(0, tab)), std::move(*fields)});
-  }
-  return out;
+  return ok;  // the flock goes with the descriptor
 }
 
 std::vector<SavedEdit> read_state_file(server_rec* s, apr_pool_t* p) {
+  if (!any_persistent()) return {};
+  const char* dir = state_dir_path(p);
+  std::string why;
+  Fd dirfd(open_state_dir(dir, why));
+  if (!dirfd) return {};  // prepare_state_dir said why
   const char* path = state_file_path(p);
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};  // nothing saved yet
   std::string text;
-  char buf[8192];
-  ssize_t n = 0;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0 && text.size() < kMaxStateBytes) {
-    text.append(buf, static_cast<std::size_t>(n));
+  ReadOutcome got = read_regular(dirfd.fd, kStateName, text, why);
+  bool migrating = false;
+  if (got == ReadOutcome::kMissing) {
+    // Nothing saved here yet: an older build's file, read once. It is never
+    // written again; the next write goes to the new place.
+    path = ap_runtime_dir_relative(p, kOldName);
+    got = read_regular(AT_FDCWD, path, text, why);
+    migrating = true;
   }
-  ::close(fd);
-  return parse_state(s, text, path);
+  if (got == ReadOutcome::kMissing) return {};
+  std::optional<StateFile> parsed;
+  if (got == ReadOutcome::kRead) parsed = parse_state_file(text, why);
+  if (!parsed) {
+    // Moved aside, so that the operator can look at it and the next write does
+    // not look like it saved what it did not.
+    const bool aside = !migrating && ::renameat(dirfd.fd, kStateName, dirfd.fd, kRefusedName) == 0;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 ISB_LOGNO(00043) "BalancerPersist state file %s %s; refusing it as a whole, "
+                                  "the configuration's values are used%s",
+                 path, why.c_str(), aside ? " (moved aside to state.refused)" : "");
+    return {};
+  }
+  for (const auto& line : parsed->skipped) {
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 ISB_LOGNO(00025) "BalancerPersist state file %s %s is malformed; skipping it",
+                 path, line.c_str());
+  }
+  if (migrating) {
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 ISB_LOGNO(00045) "read the saved edits of an older build from %s (version %d); "
+                                  "from now on they are saved in %s, and the old file is "
+                                  "neither read nor written again (it can be removed)",
+                 path, parsed->version, state_file_path(p));
+  }
+  return std::move(parsed->edits);
 }
 
 std::vector<SavedEdit> take_carried_edits(server_rec* s) {
@@ -161,8 +312,11 @@ std::vector<SavedEdit> take_carried_edits(server_rec* s) {
   auto* held = static_cast<apr_pool_t*>(data);
   const char* text = nullptr;
   apr_pool_userdata_get(reinterpret_cast<void**>(const_cast<char**>(&text)), kCarriedKey, held);
-  std::vector<SavedEdit> out =
-      text ? parse_state(s, text, "the previous generation") : std::vector<SavedEdit>{};
+  std::vector<SavedEdit> out;
+  if (text != nullptr) {
+    std::string why;
+    if (auto parsed = parse_state_file(text, why)) out = std::move(parsed->edits);
+  }
   apr_pool_destroy(held);
   apr_pool_userdata_set(nullptr, kCarriedKey, apr_pool_cleanup_null, ppool);
   return out;
@@ -180,7 +334,7 @@ apr_status_t carry_edits_on_cleanup(void* server) noexcept {
     if (old != nullptr) apr_pool_destroy(static_cast<apr_pool_t*>(old));
     apr_pool_t* held = nullptr;
     apr_pool_create(&held, ppool);
-    const std::string text = render(collect_edits(false));
+    const std::string text = render_state_file(collect_edits(false));
     apr_pool_userdata_set(apr_pstrmemdup(held, text.data(), text.size()), kCarriedKey,
                           apr_pool_cleanup_null, held);
     apr_pool_userdata_set(held, kCarriedKey, apr_pool_cleanup_null, ppool);
