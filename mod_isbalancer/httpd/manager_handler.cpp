@@ -41,6 +41,7 @@ struct Refusal {
   int status;
   std::string field;
   std::string message;
+  bool applied = false;  // the edit took effect; only what follows it failed
 };
 
 proxy_server_conf* proxy_conf(request_rec* r) {
@@ -311,7 +312,8 @@ int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
     ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'");
     body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-           std::to_string(why.status) + "</title></head><body><h1>Not changed</h1><p>" +
+           std::to_string(why.status) + "</title></head><body><h1>" +
+           (why.applied ? "Applied, not saved" : "Not changed") + "</h1><p>" +
            (why.field.empty() ? "" : "<code>" + escape_html(why.field) + "</code>: ") +
            escape_html(why.message) + "</p><p><a href=\"" + escape_html(r->uri ? r->uri : "") +
            "\">Back to the balancer manager</a></p></body></html>\n";
@@ -530,7 +532,8 @@ int edit(request_rec* r, const SharedState& shared) {
         return refuse(r,
                       {HTTP_INTERNAL_SERVER_ERROR, "",
                        "the edit is applied but could not be saved to the BalancerPersist "
-                       "state file (see the error log); it will not survive a full restart"},
+                       "state file (see the error log); it will not survive a full restart",
+                       true},
                       json, ISB_LOGNO(00024));
       }
       notice = "Applied: " + changes;

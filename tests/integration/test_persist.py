@@ -179,7 +179,7 @@ def test_a_symlink_or_a_foreign_directory_as_our_directory_is_refused(backends, 
     h.allowed = [r"ISB00044", r"ISB00024"]
     h.start()
     status, _, body, _ = Manager(h).post({"w": b.url, "w_lf": "7"})
-    assert status == 500 and "could not be saved" in body
+    assert status == 500 and "could not be saved" in body and "Applied, not saved" in body
     h.stop()
     st = victim.stat()
     assert (st.st_uid, stat.S_IMODE(st.st_mode), os.listdir(victim)) == (0, 0o755, [])
