@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -135,29 +136,65 @@ void charge_sticky(T& t, MemberCounters& chosen) noexcept {
 
 inline constexpr std::size_t kNoMember = static_cast<std::size_t>(-1);
 
-// The member that serves sticky route `route`: a usable member with that route
-// (non-standby members first, then standbys), retrying one in error if due; if it
-// is unusable and names a `redirect` route, the member serving that route,
-// following at most size() redirects. kNoMember when there is none.
+namespace detail {
+
+// Routes already explored by one lookup, by the index of the first member that
+// carries each (a route's id). Lookups in balancers of more members than this
+// holds bits for stop after as many explorations as there are members.
+struct ExploredRoutes {
+  std::array<std::uint64_t, 64> bits{};  // 4096 members
+  std::size_t budget = 0;                // explorations left: at most one per route
+
+  bool first_visit(std::size_t id) noexcept {
+    if (budget == 0) return false;
+    --budget;
+    if (id >= bits.size() * 64) return true;
+    std::uint64_t& word = bits[id / 64];
+    const std::uint64_t bit = std::uint64_t{1} << (id % 64);
+    if ((word & bit) != 0) return false;
+    word |= bit;
+    return true;
+  }
+};
+
 template <MemberTable T>
 std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
-                              std::size_t depth = 0) noexcept {
+                              ExploredRoutes& explored) noexcept {
   const std::size_t n = t.size();
+  std::size_t id = 0;
+  while (id < n && (t.route(id).empty() || t.route(id) != route)) ++id;
+  if (id == n || !explored.first_visit(id)) return kNoMember;
   for (int pass = 0; pass < 2; ++pass) {
     const bool want_standby = pass == 1;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = id; i < n; ++i) {
       if (((t.status(i) & kHotStandby) != 0) != want_standby) continue;
       std::string_view r = t.route(i);
       if (r.empty() || r != route) continue;
       if (recover_if_due(t, i, now)) return i;
       std::string_view redirect = t.redirect(i);
-      if (!redirect.empty() && depth < n) {
-        std::size_t j = find_route_member(t, redirect, now, depth + 1);
+      if (!redirect.empty()) {
+        std::size_t j = find_route_member(t, redirect, now, explored);
         if (j != kNoMember) return j;
       }
     }
   }
   return kNoMember;
+}
+
+}  // namespace detail
+
+// The member that serves sticky route `route`: a usable member with that route
+// (non-standby members first, then standbys), retrying one in error if due; if it
+// is unusable and names a `redirect` route, the member serving that route, found
+// the same way. Each route is explored at most once per lookup, so a lookup
+// costs at most (routes x members) reads whatever the redirect graph (a cycle of
+// routes whose members are all down used to cost exponential time: stock has the
+// same flaw). kNoMember when there is none.
+template <MemberTable T>
+std::size_t find_route_member(T& t, std::string_view route, std::int64_t now) noexcept {
+  detail::ExploredRoutes explored;
+  explored.budget = t.size();
+  return detail::find_route_member(t, route, now, explored);
 }
 
 // Whether any member carries `route`, usable or not (nofailover's test).

@@ -45,7 +45,10 @@ class FakeTable {
   std::uint32_t status(std::size_t i) const { return members_[i].status; }
   int lbset(std::size_t i) const { return members_[i].lbset; }
   std::int64_t weight(std::size_t i) const { return members_[i].weight; }
-  std::string_view route(std::size_t i) const { return members_[i].route; }
+  std::string_view route(std::size_t i) const {
+    ++route_reads;
+    return members_[i].route;
+  }
   std::string_view redirect(std::size_t i) const { return members_[i].redirect; }
   std::uint64_t traffic(std::size_t i) const { return members_[i].traffic; }
   std::int64_t error_time(std::size_t i) const { return members_[i].error_time; }
@@ -55,6 +58,8 @@ class FakeTable {
     members_[i].status &= ~static_cast<std::uint32_t>(kInError);
     ++members_[i].retries;
   }
+
+  mutable std::size_t route_reads = 0;  // how often route() was asked: the cost of a lookup
 
  private:
   std::deque<FakeMember> members_;
