@@ -142,13 +142,19 @@ namespace detail {
 // carries each (a route's id). Lookups in balancers of more members than this
 // holds bits for stop after as many explorations as there are members.
 struct ExploredRoutes {
-  std::array<std::uint64_t, 64> bits{};  // 4096 members
-  std::size_t budget = 0;                // explorations left: at most one per route
+  // Cleared on first use only: most lookups find their member without a redirect.
+  std::array<std::uint64_t, 64> bits;  // 4096 members
+  bool cleared = false;
+  std::size_t budget = 0;  // explorations left: at most one per route
 
   bool first_visit(std::size_t id) noexcept {
     if (budget == 0) return false;
     --budget;
     if (id >= bits.size() * 64) return true;
+    if (!cleared) {
+      bits.fill(0);
+      cleared = true;
+    }
     std::uint64_t& word = bits[id / 64];
     const std::uint64_t bit = std::uint64_t{1} << (id % 64);
     if ((word & bit) != 0) return false;
@@ -159,11 +165,13 @@ struct ExploredRoutes {
 
 template <MemberTable T>
 std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
-                              ExploredRoutes& explored) noexcept {
+                              ExploredRoutes& explored, bool redirected) noexcept {
   const std::size_t n = t.size();
   std::size_t id = 0;
   while (id < n && (t.route(id).empty() || t.route(id) != route)) ++id;
-  if (id == n || !explored.first_visit(id)) return kNoMember;
+  // The route a request carries is not marked: a cycle back to it explores it
+  // once more, and the common lookup, without a redirect, touches no bits.
+  if (id == n || (redirected && !explored.first_visit(id))) return kNoMember;
   for (int pass = 0; pass < 2; ++pass) {
     const bool want_standby = pass == 1;
     for (std::size_t i = id; i < n; ++i) {
@@ -173,7 +181,7 @@ std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
       if (recover_if_due(t, i, now)) return i;
       std::string_view redirect = t.redirect(i);
       if (!redirect.empty()) {
-        std::size_t j = find_route_member(t, redirect, now, explored);
+        std::size_t j = find_route_member(t, redirect, now, explored, true);
         if (j != kNoMember) return j;
       }
     }
@@ -194,7 +202,7 @@ template <MemberTable T>
 std::size_t find_route_member(T& t, std::string_view route, std::int64_t now) noexcept {
   detail::ExploredRoutes explored;
   explored.budget = t.size();
-  return detail::find_route_member(t, route, now, explored);
+  return detail::find_route_member(t, route, now, explored, false);
 }
 
 // Whether any member carries `route`, usable or not (nofailover's test).
