@@ -11,7 +11,8 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
 int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
                  proxy_server_conf* conf) noexcept;
 
-// Registers byrequests, bybusyness and bytraffic in the "proxylbmethod" group.
+// Registers every method of selector_names() (byrequests, bybusyness, bytraffic,
+// leastrequest, bylatency) in the "proxylbmethod" group.
 void register_lbmethods(apr_pool_t* p) noexcept;
 // Whether `method` is one of ours.
 bool is_our_lbmethod(const proxy_balancer_method* method) noexcept;
