@@ -112,7 +112,12 @@ struct alignas(kSlotAlign) BalancerCounters {
   // Written once by the parent before any child exists.
   std::uint32_t first_member = 0;
   std::uint32_t member_slots = 0;
-  std::atomic<std::uint64_t> reserved[3]{};
+  // 1 once the parent has collected this generation's edits (a restart is under
+  // way): an edit that comes later would be lost with the generation, so it is
+  // refused. Written under the edit lock (httpd/edit_lock.hpp); 0 again when a
+  // graceful restart keeps the segment.
+  std::atomic<std::uint64_t> closed{0};
+  std::atomic<std::uint64_t> reserved[2]{};
 };
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);

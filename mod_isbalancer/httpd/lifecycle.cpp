@@ -353,6 +353,10 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       if (kept && kept->geometry() == geometry &&
           kept->header().config_fingerprint == inv.fingerprint) {
         state = kept;
+        // The old generation's edits live on in the kept segment: open it again.
+        for (std::uint32_t i = 0; i < geometry.balancer_capacity; ++i) {
+          state->balancer(i).closed.store(0, std::memory_order_release);
+        }
         auto gen = state->header().generation.fetch_add(1) + 1;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      ISB_LOGNO(00008) "configuration unchanged: keeping the shared state of "

@@ -40,6 +40,7 @@
 //   ISB00044 error   the BalancerPersist directory cannot be made or used (symlink, not a
 //                    directory, foreign owner); edits are not saved
 //   ISB00045 notice  saved edits read from an older build's state file (migration)
+//   ISB00046 warn    a restart did not get a balancer's edit lock within 2 s
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

@@ -23,6 +23,7 @@
 #include "../core/origin.hpp"
 #include "../core/selector.hpp"
 #include "directives.hpp"
+#include "edit_lock.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"
@@ -156,43 +157,6 @@ std::optional<Refusal> read_body(request_rec* r, std::string& body) {
   return std::nullopt;
 }
 
-// --- the edit lock ------------------------------------------------------------------
-
-// Serialises edits of one balancer across every thread of every child. The owner's
-// PID is kept so that a child killed mid-edit does not block edits for ever.
-class EditLock {
- public:
-  explicit EditLock(BalancerCounters& c) : owner_(c.edit_owner) {}
-  EditLock(const EditLock&) = delete;
-  EditLock& operator=(const EditLock&) = delete;
-  ~EditLock() {
-    if (held_) owner_.store(0, std::memory_order_release);
-  }
-
-  bool acquire(apr_interval_time_t wait) {
-    const auto me = static_cast<std::int32_t>(getpid());
-    const apr_time_t deadline = apr_time_now() + wait;
-    do {
-      std::int32_t seen = 0;
-      if (owner_.compare_exchange_strong(seen, me, std::memory_order_acq_rel)) {
-        held_ = true;
-        return true;
-      }
-      if (seen != me && ::kill(seen, 0) != 0 && errno == ESRCH &&
-          owner_.compare_exchange_strong(seen, me, std::memory_order_acq_rel)) {
-        held_ = true;  // its owner died mid-edit
-        return true;
-      }
-      apr_sleep(1000);
-    } while (apr_time_now() < deadline);
-    return false;
-  }
-
- private:
-  std::atomic<std::int32_t>& owner_;
-  bool held_ = false;
-};
-
 // --- snapshot ------------------------------------------------------------------------
 
 ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
@@ -297,8 +261,9 @@ void send(request_rec* r, const std::string& body) {
 }
 
 int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
-  ap_log_rerror(APLOG_MARK, why.status >= 500 ? APLOG_ERR : APLOG_INFO, 0, r,
-                "%s balancer-manager: %s refused with %d: %s%s%s", log_id, r->method, why.status,
+  // A refusal is the client's business (info), but for a failure of ours (500).
+  ap_log_rerror(APLOG_MARK, why.status == HTTP_INTERNAL_SERVER_ERROR ? APLOG_ERR : APLOG_INFO, 0, r,
+                "%sbalancer-manager: %s refused with %d: %s%s%s", log_id, r->method, why.status,
                 ap_escape_logitem(r->pool, why.field.c_str()), why.field.empty() ? "" : ": ",
                 ap_escape_logitem(r->pool, why.message.c_str()));
   r->status = why.status;
@@ -513,6 +478,13 @@ int edit(request_rec* r, const SharedState& shared) {
     EditLock lock(shared.balancer(lb->slot));
     if (!lock.acquire(apr_time_from_sec(2))) {
       return refuse(r, {HTTP_SERVICE_UNAVAILABLE, "", "another edit of this balancer is running"},
+                    json, ISB_LOGNO(00029));
+    }
+    if (shared.balancer(lb->slot).closed.load(std::memory_order_acquire) != 0) {
+      apr_table_setn(r->headers_out, "Retry-After", "1");
+      return refuse(r,
+                    {HTTP_SERVICE_UNAVAILABLE, "",
+                     "httpd is restarting; nothing was changed: send the edit again"},
                     json, ISB_LOGNO(00029));
     }
     ApplyOutcome out = apply_edit(*lb, shared, *e, r->pool);

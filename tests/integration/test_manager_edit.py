@@ -3,6 +3,7 @@ API, add and remove, every child seeing a change, graceful and full restarts,
 CSRF and bad-input refusals. Every refusal must leave the state as it was."""
 import json
 import re
+import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
@@ -607,3 +608,36 @@ def test_one_member_however_its_url_is_spelled(backends, httpd):
     assert mgr.post({"b_nwrkr": b.url + "/app", "b_wyes": "1"})[0] == 200
     names = sorted(m["name"] for m in mgr.balancer()["members"])
     assert names == sorted([a.url, b.url + "/App", b.url + "/app"])
+
+
+def test_an_edit_that_outlives_its_generation_is_refused_not_lost(backends, httpd):
+    """An edit still on its way when a graceful restart with a changed
+    configuration carries the old generation's edits over: the old child must not
+    answer 200 for a change the new generation will never have (nor write it to
+    the state file over newer edits). It answers 503; the client sends it again."""
+    import socket
+    a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
+    members = [(a.url, "route=n1"), (b.url, "route=n2")]
+    top = "BalancerPersist On\n"
+    h = httpd(conf(members, top=top), mpm="prefork")
+    mgr = Manager(h)
+    assert mgr.post({"w": a.url, "w_lf": "2"})[0] == 200
+    body = urllib.parse.urlencode({"b": "c", "w": b.url, "w_lf": "9", "nonce": mgr.nonce()})
+    with socket.create_connection(("127.0.0.1", h.port), timeout=20) as s:
+        s.sendall((f"POST /balancer-manager HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\n"
+                   "Content-Type: application/x-www-form-urlencoded\r\n"
+                   f"Referer: {mgr.origin}/balancer-manager\r\nConnection: close\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n{body[:-1]}").encode())
+        time.sleep(0.5)  # the child has the request and waits for the body's last byte
+        h.graceful(conf(members + [(c.url, "route=n3")], top=top))
+        s.sendall(body[-1:].encode())
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert reply.split()[1] == b"503" and b"restarting" in reply, reply[:300]
+    assert mgr.member(b.url)["loadfactor"] == 1 and mgr.member(a.url)["loadfactor"] == 2
+    assert mgr.post({"w": a.url, "w_lf": "5"})[0] == 200
+    h.allowed = [r"AH00098"]  # the pid file of the killed parent
+    h.kill9()
+    h.start()
+    assert mgr.member(a.url)["loadfactor"] == 5 and mgr.member(b.url)["loadfactor"] == 1
