@@ -1,5 +1,8 @@
 #include "scope.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace isb {
 namespace {
 
@@ -20,13 +23,27 @@ bool same_name(std::string_view a, std::string_view b) {
 
 std::string vhost_scope(std::string_view server_name, int port,
                         std::span<const std::string> addresses) {
-  std::string out;
-  append_token(out, server_name);
+  // Host names are case-insensitive and a <VirtualHost> line's addresses a set:
+  // neither the spelling nor the order may move an edit to another scope.
+  std::string name;
+  append_token(name, server_name);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  std::vector<std::string> sorted;
+  for (const std::string& a : addresses) {
+    std::string token;
+    append_token(token, a);
+    std::transform(token.begin(), token.end(), token.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+    sorted.push_back(std::move(token));
+  }
+  std::sort(sorted.begin(), sorted.end());
+  std::string out = name;
   out += ':';
   out += std::to_string(port);
-  for (std::size_t i = 0; i < addresses.size(); ++i) {
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
     out += i == 0 ? ' ' : ',';
-    append_token(out, addresses[i]);
+    out += sorted[i];
   }
   return out;
 }

@@ -22,9 +22,9 @@
 
 namespace isb {
 
-// The scope of a virtual host: "name:port", then a space and its addresses as
-// "host:port" joined by ',' when it has any. Tabs, newlines and spaces inside
-// the parts become '_' so that a scope is one token of the state file.
+// The scope of a virtual host: "name:port" (the name lower-cased), then a space
+// and its addresses as "host:port", sorted and joined by ',', when it has any. Tabs, newlines and
+// spaces inside the parts become '_' so that a scope is one token of the state file.
 std::string vhost_scope(std::string_view server_name, int port,
                         std::span<const std::string> addresses);
 

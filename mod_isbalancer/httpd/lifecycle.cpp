@@ -189,6 +189,31 @@ std::string scope_of(const server_rec* s) {
   return vhost_scope(s->server_hostname ? s->server_hostname : "", s->port, addresses);
 }
 
+// Balancers that no saved edit can tell apart (the same name in virtual hosts of
+// the same scope): say so at start, not only when their edits are skipped.
+void warn_of_twins(server_rec* s) {
+  const auto& all = local_balancers();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!all[i]) continue;
+    const std::string_view name = field(all[i]->main->s->name).substr(sizeof(BALANCER_PREFIX) - 1);
+    std::size_t matches = 0;
+    find_local_in_scope(all[i]->scope, name, matches);
+    bool first = true;  // warn once, at the first of the twins
+    for (std::size_t j = 0; j < i && first; ++j) {
+      first = !(all[j] && all[j]->scope == all[i]->scope &&
+                strcasecmp(all[j]->main->s->name, all[i]->main->s->name) == 0);
+    }
+    if (matches > 1 && first) {
+      ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                   ISB_LOGNO(00047) "%s is defined in %zu virtual hosts that have the same "
+                                    "ServerName, port and addresses (%s): their runtime edits "
+                                    "cannot be kept across a restart; give each its own "
+                                    "ServerName or address",
+                   all[i]->main->s->name, matches, all[i]->scope.c_str());
+    }
+  }
+}
+
 // Replays saved edits on a fresh segment, through the same validation as an
 // operator's edit. What no longer fits the configuration is logged and skipped.
 void replay_edits(server_rec* s, const SharedState& state, const std::vector<SavedEdit>& edits,
@@ -220,8 +245,9 @@ void replay_edits(server_rec* s, const SharedState& state, const std::vector<Sav
       ++skipped;
       const std::string form = encode_form(saved.fields);
       ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                   ISB_LOGNO(00022) "runtime edit '%s' (%s) no longer applies: %s %s; skipped",
-                   form.c_str(), saved.scope.c_str(), out.field.c_str(), out.message.c_str());
+                   ISB_LOGNO(00022) "runtime edit '%s' (%s) no longer applies (%s%s%s); skipped",
+                   form.c_str(), saved.scope.c_str(), out.field.c_str(),
+                   out.field.empty() ? "" : ": ", out.message.c_str());
       continue;
     }
     ++applied;
@@ -317,12 +343,17 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       }
       // mod_proxy stores stickysession=|x as no cookie and path "x": no session
       // would ever be sticky, silently. Say so instead.
-      if (e.first->s->sticky[0] == '\0' && e.first->s->sticky_path[0] != '\0') {
+      // A '|', space or tab left in either name (stickysession= |x, A|b|c, A||b)
+      // matches nothing either.
+      const auto stray = [](const char* name) { return std::strpbrk(name, "| \t") != nullptr; };
+      if ((e.first->s->sticky[0] == '\0' && e.first->s->sticky_path[0] != '\0') ||
+          stray(e.first->s->sticky) || stray(e.first->s->sticky_path)) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     ISB_LOGNO(00042) "%s: stickysession=|%s names no cookie, which turns "
-                                      "stickiness off; write stickysession=JSESSIONID|%s (cookie "
-                                      "and URL name) or stickysession=JSESSIONID",
-                     e.first->s->name, e.first->s->sticky_path, e.first->s->sticky_path);
+                     ISB_LOGNO(00042) "%s: stickysession='%s|%s' names no cookie, or a name "
+                                      "with '|' or a space, which no session matches; write "
+                                      "stickysession=JSESSIONID|jsessionid (cookie and URL "
+                                      "name) or stickysession=JSESSIONID",
+                     e.first->s->name, e.first->s->sticky, e.first->s->sticky_path);
         return HTTP_INTERNAL_SERVER_ERROR;
       }
     }
@@ -473,6 +504,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
 
     // A new segment starts from the configuration; bring back the runtime edits
     // of the previous generation, or of the last run when BalancerPersist is On.
+    warn_of_twins(s);
     prepare_state_dir(s, ptemp);
     std::vector<SavedEdit> carried = take_carried_edits(s);
     if (fresh) {

@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 #include <thread>
@@ -166,6 +167,16 @@ ReadOutcome read_regular(int dirfd, const char* name, std::string& text, std::st
     why = "is not a regular file";
     return ReadOutcome::kRefused;
   }
+  // Only what root or the httpd user wrote is replayed, and only what no one
+  // else could have rewritten since.
+  if (st.st_uid != 0 && st.st_uid != dir_owner()) {
+    why = "is owned by uid " + std::to_string(st.st_uid) + ", neither root nor the httpd user";
+    return ReadOutcome::kRefused;
+  }
+  if ((st.st_mode & 0022) != 0) {
+    why = "can be written by users other than its owner";
+    return ReadOutcome::kRefused;
+  }
   if (static_cast<std::uint64_t>(st.st_size) > kMaxStateFileBytes) {
     why = "is larger than " + std::to_string(kMaxStateFileBytes) + " bytes";
     return ReadOutcome::kRefused;
@@ -208,6 +219,11 @@ bool prepare_state_dir(server_rec* s, apr_pool_t* p) {
     why = dir_open_failure(path, errno);
   } else if (::fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
     why = "is not a directory";
+  } else if ((st.st_mode & 0022) != 0) {
+    // Anyone could have planted saved edits in it (or swapped them later).
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    why = std::string("can be written by others (mode ") + mode + ")";
   } else if (st.st_uid != geteuid() && st.st_uid != dir_owner()) {
     // Not made by us (root) nor already handed to the httpd user: someone
     // else's, and not ours to take.
@@ -246,11 +262,23 @@ bool write_state_file(server_rec* s, apr_pool_t* p, bool in_parent) {
   Fd dirfd(open_state_dir(dir, why));
   bool ok = static_cast<bool>(dirfd);
   if (ok && !lock_dir(dirfd.fd)) {
-    why = "cannot lock it: " + errno_text(errno);
+    why = errno == ETIMEDOUT ? std::string("another writer held its lock for 5 s")
+                             : "cannot lock it: " + errno_text(errno);
     ok = false;
   }
   // Rendered under the lock: see the contract in persist.hpp.
-  if (ok) ok = replace_state_locked(dirfd.fd, render_state_file(collect_edits(true)), why);
+  if (ok) {
+    const std::string text = render_state_file(collect_edits(true));
+    // A file the next start would refuse as a whole must not be written (nor
+    // the edit acknowledged as saved): the one on disk stays as it was.
+    if (text.size() > kMaxStateFileBytes) {
+      why = "the edits would take " + std::to_string(text.size()) + " bytes, over the " +
+            std::to_string(kMaxStateFileBytes) + "-byte limit";
+      ok = false;
+    } else {
+      ok = replace_state_locked(dirfd.fd, text, why);
+    }
+  }
   if (!ok) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                  ISB_LOGNO(00024) "cannot write the BalancerPersist state file in %s (%s, in "

@@ -77,9 +77,11 @@ def test_start_after_parent_killed_with_sigkill(backends, httpd):
 def test_stickysession_without_a_cookie_name_stops_httpd(httpd):
     """mod_proxy takes stickysession=|jsessionid as no cookie at all: stickiness
     would be off without a word. httpd refuses to start, naming the fix."""
-    h = httpd(balancer_conf([("http://127.0.0.1:9", "")], proxyset="stickysession=|jsessionid"),
-              start=False)
-    h.allowed = [r"ISB00042"]
-    rc, _ = h.try_start()
-    log = h.error_log.read_text()
-    assert rc != 0 and "ISB00042" in log and "stickysession=JSESSIONID|jsessionid" in log, log
+    for value in ("|jsessionid", " |x", "JSESSIONID|x|y", "JSESSIONID||x"):
+        h = httpd(balancer_conf([("http://127.0.0.1:9", "")], proxyset=f'"stickysession={value}"'),
+                  start=False)
+        h.allowed = [r"ISB00042"]
+        rc, _ = h.try_start()
+        log = h.error_log.read_text()
+        assert rc != 0 and "ISB00042" in log and "stickysession=JSESSIONID|jsessionid" in log, (
+            value, log)

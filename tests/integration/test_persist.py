@@ -277,3 +277,29 @@ def test_a_complete_version_1_file_of_an_older_build_is_read_once(backends, http
     h.start()
     m = Manager(h).member(b.url)
     assert (m["loadfactor"], m["route"]) == (5, "old")
+
+
+def test_a_directory_or_state_file_others_could_write_is_not_trusted(backends, httpd):
+    """A careless operator made the directory world-writable (or a planted file is
+    owned by another user): whatever is in it could be anyone's, so nothing of it
+    is replayed."""
+    h, a, b = start_edited(backends, httpd, w_lf="7")
+    h.stop()
+    saved = new_state(h).read_text()
+    # 1. The directory is world-writable: refused, the file in it not read.
+    os.chmod(state_dir(h), 0o777)
+    h.allowed = [r"ISB00044", r"ISB00024"]
+    h.start()
+    assert Manager(h).member(b.url)["loadfactor"] == 1
+    log = h.error_log.read_text()
+    assert "ISB00044" in log and "can be written by others (mode 0777)" in log
+    h.stop()
+    # 2. The directory is fine again, but the state file belongs to nobody.
+    os.chmod(state_dir(h), 0o700)
+    new_state(h).write_text(saved)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(new_state(h), nobody.pw_uid, nobody.pw_gid)
+    h.allowed += [r"ISB00043"]
+    h.start()
+    assert Manager(h).member(b.url)["loadfactor"] == 1
+    assert "neither root nor the httpd user" in h.error_log.read_text()

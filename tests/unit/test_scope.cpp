@@ -13,6 +13,9 @@ TEST_CASE("a virtual host's scope names it by name, port and addresses", "[scope
   CHECK(vhost_scope("front", 0, none) == "front:0");
   CHECK(vhost_scope("same.example", 0, one) == "same.example:0 *:18030");
   CHECK(vhost_scope("a b\tc", 80, two) == "a_b_c:80 127.0.0.1:8080,[::1]:8080");
+  // Neither the case of the name nor the order of the addresses moves a scope.
+  const std::vector<std::string> swapped = {"[::1]:8080", "127.0.0.1:8080"};
+  CHECK(vhost_scope("A_B_C", 80, swapped) == vhost_scope("a b\tc", 80, two));
 }
 
 TEST_CASE("a saved edit matches one balancer, or none when it could mean two", "[scope]") {
