@@ -1,6 +1,9 @@
 #include "manager_edit.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <algorithm>
+
 #include <array>
 #include <cstdio>
 
@@ -437,26 +440,63 @@ std::string member_key(std::string_view url) {
   const std::string scheme = lower(url.substr(0, sep));
   std::string_view rest = url.substr(sep + 3);
   const std::size_t slash = rest.find('/');
-  std::string authority = lower(rest.substr(0, slash));
+  const std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kDefaultPorts = {{
-      {"http", ":80"},
-      {"ws", ":80"},
-      {"h2c", ":80"},
-      {"https", ":443"},
-      {"wss", ":443"},
-      {"h2", ":443"},
-      {"ajp", ":8009"},
-      {"fcgi", ":8000"},
-      {"scgi", ":4000"},
-  }};
-  for (const auto& [name, port] : kDefaultPorts) {
-    if (name == scheme && authority.size() > port.size() && authority.ends_with(port)) {
-      authority.resize(authority.size() - port.size());
+  // host and port: the port follows the last ':' outside an IPv6 literal.
+  std::string_view host = authority;
+  std::string_view port;
+  const std::size_t bracket = authority.rfind(']');
+  const std::size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  std::string key_host = lower(host);
+  if (key_host.size() > 1 && key_host.back() == '.') key_host.pop_back();  // "h." is "h"
+  if (key_host.size() > 2 && key_host.front() == '[' && key_host.back() == ']') {
+    // One text form of an IPv6 address: [0:0::1] is [::1].
+    const std::string inner = key_host.substr(1, key_host.size() - 2);
+    in6_addr addr{};
+    char text[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET6, inner.c_str(), &addr) == 1 &&
+        inet_ntop(AF_INET6, &addr, text, sizeof text) != nullptr) {
+      key_host = std::string("[").append(text).append("]");
     }
   }
-  if (path == "/") path = {};
-  return scheme + "://" + authority + std::string(path);
+  while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);  // 08080 is 8080
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kDefaultPorts = {{
+      {"http", "80"},
+      {"ws", "80"},
+      {"h2c", "80"},
+      {"https", "443"},
+      {"wss", "443"},
+      {"h2", "443"},
+      {"ajp", "8009"},
+      {"fcgi", "8000"},
+      {"scgi", "4000"},
+  }};
+  for (const auto& [name, default_port] : kDefaultPorts) {
+    if (name == scheme && port == default_port) port = {};
+  }
+  // The path with the percent-encodings of unreserved characters decoded
+  // (%41pp is App), as RFC 3986 says they are the same.
+  std::string key_path;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size() && hex_value(path[i + 1]) >= 0 &&
+        hex_value(path[i + 2]) >= 0) {
+      const char c = static_cast<char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
+      if (is_unreserved(c)) {
+        key_path += c;
+        i += 2;
+        continue;
+      }
+    }
+    key_path += path[i];
+  }
+  if (key_path == "/") key_path.clear();
+  std::string out = scheme + "://" + key_host;
+  if (!port.empty()) out.append(":").append(port);
+  return out + key_path;
 }
 
 std::string percent_encode(std::string_view s, std::string_view keep) {

@@ -261,4 +261,9 @@ TEST_CASE("member_key: one member, however it is spelled", "[manager][edit]") {
   CHECK(member_key("http://a:18101/ctx/") == "http://a:18101/ctx/");
   CHECK(member_key("http://a:8080") == member_key("http://A:8080/"));
   CHECK(member_key("not a url") == "not a url");
+  CHECK(member_key("http://127.0.0.1:08080") == member_key("http://127.0.0.1:8080"));
+  CHECK(member_key("http://h.example.:8080") == member_key("http://h.example:8080"));
+  CHECK(member_key("http://[0:0::1]:8080") == member_key("http://[::1]:8080"));
+  CHECK(member_key("http://a:1/%41pp") == member_key("http://a:1/App"));
+  CHECK(member_key("http://a:1/a%2Fb") != member_key("http://a:1/a/b"));  // '/' is reserved
 }
