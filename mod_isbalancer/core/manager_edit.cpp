@@ -1,11 +1,10 @@
 #include "manager_edit.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <algorithm>
-
 #include <array>
 #include <cstdio>
+
+#include "host.hpp"
 
 namespace isb {
 namespace {
@@ -442,28 +441,11 @@ std::string member_key(std::string_view url) {
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  // host and port: the port follows the last ':' outside an IPv6 literal.
-  std::string_view host = authority;
-  std::string_view port;
-  const std::size_t bracket = authority.rfind(']');
-  const std::size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
+  auto [host, port] = split_host_port(authority);
   std::string key_host = lower(host);
   if (key_host.size() > 1 && key_host.back() == '.') key_host.pop_back();  // "h." is "h"
-  if (key_host.size() > 2 && key_host.front() == '[' && key_host.back() == ']') {
-    // One text form of an IPv6 address: [0:0::1] is [::1].
-    const std::string inner = key_host.substr(1, key_host.size() - 2);
-    in6_addr addr{};
-    char text[INET6_ADDRSTRLEN];
-    if (inet_pton(AF_INET6, inner.c_str(), &addr) == 1 &&
-        inet_ntop(AF_INET6, &addr, text, sizeof text) != nullptr) {
-      key_host = std::string("[").append(text).append("]");
-    }
-  }
-  while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);  // 08080 is 8080
+  key_host = canonical_ipv6(key_host).value_or(key_host);                  // [0:0::1] is [::1]
+  while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);    // 08080 is 8080
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kDefaultPorts = {{
       {"http", "80"},
       {"ws", "80"},

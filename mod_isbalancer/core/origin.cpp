@@ -1,9 +1,8 @@
 #include "origin.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
+
+#include "host.hpp"
 
 namespace isb {
 namespace {
@@ -69,21 +68,6 @@ bool valid_name(std::string_view host) {
   return true;
 }
 
-// A bracketed IPv6 address in the canonical text form (RFC 5952, as browsers
-// serialise an origin), or nullopt.
-std::optional<std::string> canonical_ipv6(std::string_view bracketed) {
-  if (bracketed.size() < 4 || bracketed.size() > 47 || bracketed.back() != ']') return std::nullopt;
-  const std::string inner(bracketed.substr(1, bracketed.size() - 2));
-  in6_addr addr{};
-  if (inet_pton(AF_INET6, inner.c_str(), &addr) != 1) return std::nullopt;
-  char text[INET6_ADDRSTRLEN];
-  if (inet_ntop(AF_INET6, &addr, text, sizeof text) == nullptr) return std::nullopt;
-  std::string out = "[";
-  out += text;
-  out += ']';
-  return out;
-}
-
 // The host of an origin, normalised: a DNS name or IPv4 address lower-cased,
 // an IPv6 address in brackets in its canonical form.
 std::optional<std::string> normal_host(std::string_view host) {
@@ -107,14 +91,8 @@ unsigned parse_port(std::string_view s) {
 // scheme (already normalised) + "://" + authority (host[:port]), normalised.
 std::optional<std::string> make_origin(const std::string& scheme, std::string_view authority) {
   if (scheme.empty()) return std::nullopt;
-  std::string_view host = authority;
-  std::string_view port;
-  // The port follows the last ':' that is not inside an IPv6 literal.
-  const std::size_t bracket = authority.rfind(']');
-  const std::size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
+  const auto [host, port] = split_host_port(authority);
+  if (!port.empty() || authority.ends_with(':')) {
     if (parse_port(port) == 0) return std::nullopt;
   }
   const auto normal = normal_host(host);
@@ -158,12 +136,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 // The host part of a Host header: "[::1]" of "[::1]:8080", "a.example" of
 // "a.example:80"; lower-cased.
 std::string host_part(std::string_view host) {
-  const std::size_t bracket = host.rfind(']');
-  const std::size_t colon = host.rfind(':');
-  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    host = host.substr(0, colon);
-  }
-  return lowered(host);
+  return lowered(split_host_port(host).host);
 }
 
 }  // namespace
