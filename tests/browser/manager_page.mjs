@@ -10,10 +10,8 @@
 // 4. sends traffic again and counts which backends answered;
 // 5. saves a full-page screenshot.
 // tests/integration/test_browser.py starts the servers and checks the result.
-import { chromium } from 'playwright-core';
+import { args, consoleErrorsOf, launch } from './launch.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (i % 2 ? pairs : [...pairs, [a.replace(/^--/, ''), all[i + 1]]]), []));
 const front = args.front;
 const member = args.member;
 const deadline = (ms) => Date.now() + ms;
@@ -29,17 +27,11 @@ async function traffic(n) {
   return seen;
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--no-first-run'],
-});
+const browser = await launch();
 const result = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const consoleErrors = consoleErrorsOf(page);
   let loads = 0;
   page.on('load', () => { loads += 1; });
 

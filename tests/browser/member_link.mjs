@@ -5,22 +5,14 @@
 // members' drain/disabled flags from ?format=json afterwards.
 //
 //   node member_link.mjs --front URL --member URL
-import { chromium } from 'playwright-core';
+import { args, consoleErrorsOf, launch } from './launch.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (i % 2 ? pairs : [...pairs, [a.replace(/^--/, ''), all[i + 1]]]), []));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--no-first-run'],
-});
+const browser = await launch();
 const result = {};
 try {
   const page = await browser.newPage();
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const consoleErrors = consoleErrorsOf(page);
   await page.goto(args.front + '/balancer-manager');
   await Promise.all([page.waitForNavigation(),
                      page.locator(`tr[data-m="${args.member}"] a`).click()]);

@@ -5,22 +5,14 @@
 // after, and any console error.
 //
 //   node refresh_names.mjs --front URL --paths /u/,/l/
-import { chromium } from 'playwright-core';
+import { args, consoleErrorsOf, launch } from './launch.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (i % 2 ? pairs : [...pairs, [a.replace(/^--/, ''), all[i + 1]]]), []));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--no-first-run'],
-});
+const browser = await launch();
 const result = { rows: {} };
 try {
   const page = await browser.newPage();
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const consoleErrors = consoleErrorsOf(page);
   await page.goto(args.front + '/balancer-manager');
   const read = () => page.locator('tr[data-b]').evaluateAll((rows) => rows.map(
     (r) => [r.dataset.b + ' ' + r.dataset.m, Number(r.querySelector('[data-k="elected"]').textContent)]));

@@ -367,6 +367,14 @@ class Client:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
 
+def read_to_close(sock):
+    """Everything the server sends on `sock` until it closes the connection."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
 def field(body, name):
     for line in body.splitlines():
         if line.startswith(name + "="):

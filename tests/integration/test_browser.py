@@ -16,30 +16,47 @@ ARTIFACTS = Path(os.environ.get("ISB_ARTIFACTS", BUILD / "artifacts"))
 
 
 
-def test_disable_a_member_through_the_page(backends, httpd):
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").exists() and Path(
-        "/usr/bin/chromium").exists() and shutil.which("node"), (
-        "needs node, playwright-core (npm ci in tests/browser) and /usr/bin/chromium: "
-        "run scripts/deps.sh")
-    nodes = backends(("isNode1", "isNode1"), ("isNode2", "isNode2"), ("isNode3", "isNode3"))
-    members = [(n.url, f"route={n.route}") for n in nodes]
-    h = httpd(balancer_conf(members, name="wso2.identity.domain",
-                            proxyset="stickysession=JSESSIONID growth=2",
-                            extra='ProxyPass "/balancer-manager" !') + """
+MANAGER = """
+ProxyPass "/balancer-manager" !
 <Location "/balancer-manager">
     SetHandler balancer-manager
     Require local
 </Location>
-""")
+"""
+
+
+def needs_browser():
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").exists() and Path(
+        "/usr/bin/chromium").exists() and shutil.which("node"), (
+        "needs node, playwright-core (npm ci in tests/browser) and /usr/bin/chromium: "
+        "run scripts/deps.sh")
+
+
+def identity_cluster(backends, httpd):
+    """Three nodes isNode1..3 behind balancer://wso2.identity.domain, with a manager."""
+    nodes = backends(("isNode1", "isNode1"), ("isNode2", "isNode2"), ("isNode3", "isNode3"))
+    members = [(n.url, f"route={n.route}") for n in nodes]
+    h = httpd(balancer_conf(members, name="wso2.identity.domain",
+                            proxyset="stickysession=JSESSIONID growth=2") + MANAGER)
+    return h, nodes
+
+
+def run_script(script, *args):
+    """Runs tests/browser/SCRIPT with ARGS; returns the JSON object it prints last."""
+    run = subprocess.run(["node", str(BROWSER_DIR / script), *args], capture_output=True,
+                         text=True, timeout=120, cwd=BROWSER_DIR)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_disable_a_member_through_the_page(backends, httpd):
+    needs_browser()
+    h, nodes = identity_cluster(backends, httpd)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "balancer-manager.png"
     target = nodes[0]
-    run = subprocess.run(
-        ["node", str(BROWSER_DIR / "manager_page.mjs"), "--front", f"http://127.0.0.1:{h.port}",
-         "--member", target.url, "--screenshot", str(shot)],
-        capture_output=True, text=True, timeout=120, cwd=BROWSER_DIR)
-    assert run.returncode == 0, run.stderr
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = run_script("manager_page.mjs", "--front", f"http://127.0.0.1:{h.port}",
+                      "--member", target.url, "--screenshot", str(shot))
 
     assert seen["title"] == "Balancer Manager"
     assert seen["members"] == [n.url for n in nodes]
@@ -61,22 +78,11 @@ def test_following_a_members_link_edits_that_member(backends, httpd):
     """Stock's flow: the table's link for the second member, then the form on the
     page it opens. Only that member may change (the first form of our full page
     belongs to the first member, so a page that ignored the link would drain it)."""
-    nodes = backends(("isNode1", "isNode1"), ("isNode2", "isNode2"), ("isNode3", "isNode3"))
-    members = [(n.url, f"route={n.route}") for n in nodes]
-    h = httpd(balancer_conf(members, name="wso2.identity.domain",
-                            proxyset="stickysession=JSESSIONID",
-                            extra='ProxyPass "/balancer-manager" !') + """
-<Location "/balancer-manager">
-    SetHandler balancer-manager
-    Require local
-</Location>
-""")
+    needs_browser()
+    h, nodes = identity_cluster(backends, httpd)
     target = nodes[1].url
-    run = subprocess.run(
-        ["node", str(BROWSER_DIR / "member_link.mjs"), "--front", f"http://127.0.0.1:{h.port}",
-         "--member", target], capture_output=True, text=True, timeout=120, cwd=BROWSER_DIR)
-    assert run.returncode == 0, run.stderr
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = run_script("member_link.mjs", "--front", f"http://127.0.0.1:{h.port}",
+                      "--member", target)
     assert "w=" + target in seen["url"]
     assert seen["heading"] == (f"Edit member {target} (route isNode2) of "
                                "balancer://wso2.identity.domain")
@@ -100,20 +106,12 @@ def test_refresh_matches_balancers_with_utf8_and_latin1_names(backends, httpd):
     for path, name, member in (("/u/", utf8, a), ("/l/", latin1, b)):
         body += (f'<Proxy "balancer://{name}">\n    BalancerMember "{member.url}"\n</Proxy>\n'
                  f'ProxyPass "{path}" "balancer://{name}/"\n')
-    h = httpd(body + """
-ProxyPass "/balancer-manager" !
-<Location "/balancer-manager">
-    SetHandler balancer-manager
-    Require local
-</Location>
-""", start=False)
+    needs_browser()
+    h = httpd(body + MANAGER, start=False)
     h.conf.write_bytes(h.conf.read_bytes().replace(b"latin1-name", b"caf\xe9"))
     h.start()
-    run = subprocess.run(
-        ["node", str(BROWSER_DIR / "refresh_names.mjs"), "--front", f"http://127.0.0.1:{h.port}",
-         "--paths", "/u/,/l/"], capture_output=True, text=True, timeout=120, cwd=BROWSER_DIR)
-    assert run.returncode == 0, run.stderr
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = run_script("refresh_names.mjs", "--front", f"http://127.0.0.1:{h.port}",
+                      "--paths", "/u/,/l/")
     rows = seen["rows"]
     assert set(rows) == {f"balancer://caf\u00e9 {a.url}", f"balancer://caf\ufffd {b.url}"}, rows
     for name, counts in rows.items():

@@ -22,7 +22,7 @@ import threading
 
 import pytest
 
-from harness import MEMBER_DOWN, free_port
+from harness import MEMBER_DOWN, free_port, read_to_close
 
 STOCK_MODULES = ["slotmem_shm", "proxy_balancer", "lbmethod_byrequests"]
 # mod_proxy_wstunnel's canon handler runs before mod_proxy_http's (and declines).
@@ -254,12 +254,7 @@ def fetch_case(port, target, case):
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Case: " +
                   str(case).encode() + b"\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(s)
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ")[1])

@@ -3,11 +3,13 @@ API, add and remove, every child seeing a change, graceful and full restarts,
 CSRF and bad-input refusals. Every refusal must leave the state as it was."""
 import json
 import re
+import socket
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import MEMBER_DOWN, Client, Httpd, balancer_conf, field, free_port, wait_for
+from harness import (MEMBER_DOWN, Client, Httpd, balancer_conf, field, free_port, read_to_close,
+                     wait_for)
 
 MANAGER = """
 <Location "/balancer-manager">
@@ -538,15 +540,9 @@ def test_posting_to_a_member_link_edits_that_member_only(backends, httpd):
 
 def raw(port, text):
     """One request as written, on its own connection; returns (status, body)."""
-    import socket
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(text.encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(s)
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split()[1]), body.decode(errors="replace")
 
@@ -615,7 +611,6 @@ def test_an_edit_that_outlives_its_generation_is_refused_not_lost(backends, http
     configuration carries the old generation's edits over: the old child must not
     answer 200 for a change the new generation will never have (nor write it to
     the state file over newer edits). It answers 503; the client sends it again."""
-    import socket
     a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
     members = [(a.url, "route=n1"), (b.url, "route=n2")]
     top = "BalancerPersist On\n"
@@ -631,9 +626,7 @@ def test_an_edit_that_outlives_its_generation_is_refused_not_lost(backends, http
         time.sleep(0.5)  # the child has the request and waits for the body's last byte
         h.graceful(conf(members + [(c.url, "route=n3")], top=top))
         s.sendall(body[-1:].encode())
-        reply = b""
-        while chunk := s.recv(65536):
-            reply += chunk
+        reply = read_to_close(s)
     assert reply.split()[1] == b"503" and b"restarting" in reply, reply[:300]
     assert mgr.member(b.url)["loadfactor"] == 1 and mgr.member(a.url)["loadfactor"] == 2
     assert mgr.post({"w": a.url, "w_lf": "5"})[0] == 200
