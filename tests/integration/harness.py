@@ -418,6 +418,17 @@ def make_certs(directory):
 MEMBER_DOWN = [r"AH00957", r"AH00959", r"AH01114", r"AH02646", r"AH00940"]
 
 
+# The balancer-manager at /balancer-manager, for clients on this machine, with
+# ProxyPass / leaving it alone.
+MANAGER = """
+ProxyPass "/balancer-manager" !
+<Location "/balancer-manager">
+    SetHandler balancer-manager
+    Require local
+</Location>
+"""
+
+
 def balancer_conf(members, name="c", proxyset="", proxypass="", extra=""):
     """<Proxy balancer://name> with BalancerMember lines, then ProxyPass / to it."""
     lines = [f'<Proxy "balancer://{name}">']

@@ -9,20 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from harness import BUILD, ROOT, balancer_conf
+from harness import BUILD, MANAGER, ROOT, balancer_conf
 
 BROWSER_DIR = ROOT / "tests" / "browser"
 ARTIFACTS = Path(os.environ.get("ISB_ARTIFACTS", BUILD / "artifacts"))
-
-
-
-MANAGER = """
-ProxyPass "/balancer-manager" !
-<Location "/balancer-manager">
-    SetHandler balancer-manager
-    Require local
-</Location>
-"""
 
 
 def needs_browser():

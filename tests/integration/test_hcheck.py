@@ -7,15 +7,7 @@ import json
 
 import pytest
 
-from harness import Client, balancer_conf, field, wait_for
-
-MANAGER = """
-ProxyPass "/balancer-manager" !
-<Location "/balancer-manager">
-    SetHandler balancer-manager
-    Require local
-</Location>
-"""
+from harness import MANAGER, Client, balancer_conf, field, wait_for
 
 
 def member(h, route):
