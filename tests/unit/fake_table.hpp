@@ -1,6 +1,7 @@
 // A MemberTable over plain structs, so every core decision can be replayed.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <string>
 #include <vector>
@@ -46,7 +47,7 @@ class FakeTable {
   int lbset(std::size_t i) const { return members_[i].lbset; }
   std::int64_t weight(std::size_t i) const { return members_[i].weight; }
   std::string_view route(std::size_t i) const {
-    ++route_reads;
+    route_reads.fetch_add(1, std::memory_order_relaxed);
     return members_[i].route;
   }
   std::string_view redirect(std::size_t i) const { return members_[i].redirect; }
@@ -59,7 +60,9 @@ class FakeTable {
     ++members_[i].retries;
   }
 
-  mutable std::size_t route_reads = 0;  // how often route() was asked: the cost of a lookup
+  // How often route() was asked: the cost of a lookup. Atomic: the concurrency
+  // test reads routes from many threads.
+  mutable std::atomic<std::size_t> route_reads{0};
 
  private:
   std::deque<FakeMember> members_;
