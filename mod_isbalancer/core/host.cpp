@@ -5,6 +5,14 @@
 
 namespace isb {
 
+std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return out;
+}
+
 HostPort split_host_port(std::string_view authority) noexcept {
   const std::size_t bracket = authority.rfind(']');
   const std::size_t colon = authority.rfind(':');

@@ -8,6 +8,9 @@
 
 namespace isb {
 
+// `text` with A-Z as a-z (scheme and host names compare without case).
+std::string lower_ascii(std::string_view text);
+
 struct HostPort {
   std::string_view host;  // "[::1]" keeps its brackets
   std::string_view port;  // empty when there is none

@@ -430,19 +430,13 @@ std::optional<std::vector<FormField>> parse_form(std::string_view text, EditErro
 std::string member_key(std::string_view url) {
   const std::size_t sep = url.find("://");
   if (sep == std::string_view::npos) return std::string(url);
-  auto lower = [](std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-    return out;
-  };
-  const std::string scheme = lower(url.substr(0, sep));
+  const std::string scheme = lower_ascii(url.substr(0, sep));
   std::string_view rest = url.substr(sep + 3);
   const std::size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   auto [host, port] = split_host_port(authority);
-  std::string key_host = lower(host);
+  std::string key_host = lower_ascii(host);
   if (key_host.size() > 1 && key_host.back() == '.') key_host.pop_back();  // "h." is "h"
   key_host = canonical_ipv6(key_host).value_or(key_host);                  // [0:0::1] is [::1]
   while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);    // 08080 is 8080

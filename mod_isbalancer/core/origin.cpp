@@ -20,15 +20,9 @@ bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '.';
 }
 
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
-
 // "http" or "https" in any case, lower-cased; empty otherwise.
 std::string web_scheme(std::string_view s) {
-  std::string out = lowered(s);
+  std::string out = lower_ascii(s);
   return out == "http" || out == "https" ? out : std::string{};
 }
 
@@ -74,7 +68,7 @@ std::optional<std::string> normal_host(std::string_view host) {
   if (host.empty() || host.size() > 253) return std::nullopt;
   if (host.front() == '[') return canonical_ipv6(host);
   if (!valid_name(host)) return std::nullopt;
-  return lowered(host);
+  return lower_ascii(host);
 }
 
 // "1".."65535" without a sign or leading zero; 0 when it is not one.
@@ -136,7 +130,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 // The host part of a Host header: "[::1]" of "[::1]:8080", "a.example" of
 // "a.example:80"; lower-cased.
 std::string host_part(std::string_view host) {
-  return lowered(split_host_port(host).host);
+  return lower_ascii(split_host_port(host).host);
 }
 
 }  // namespace
@@ -146,15 +140,15 @@ bool host_allowed(std::string_view host_header, const HostNames& names) {
   if (host.empty()) return false;
   if (host.front() == '[') host = canonical_ipv6(host).value_or(host);
   if (host == "localhost") return true;
-  const std::string local = lowered(names.local_ip);
+  const std::string local = lower_ascii(names.local_ip);
   const bool bracketed_local = host.size() == local.size() + 2 && host.front() == '[' &&
                                host.back() == ']' && host.compare(1, local.size(), local) == 0;
   if (!local.empty() && (host == local || bracketed_local)) return true;
   for (const std::string& name : names.exact) {
-    if (host == lowered(name)) return true;
+    if (host == lower_ascii(name)) return true;
   }
   for (const std::string& pattern : names.patterns) {
-    if (glob_match(lowered(pattern), host)) return true;
+    if (glob_match(lower_ascii(pattern), host)) return true;
   }
   for (const std::string& origin : names.trusted) {
     const std::size_t sep = origin.find("://");
@@ -192,7 +186,7 @@ std::optional<OriginRefusal> check_edit_origin(const EditHeaders& h, std::string
   constexpr std::string_view kTrustHint =
       "; if that origin is yours (a proxy in front of httpd, say), list it with "
       "ISBalancerManagerTrustedOrigin";
-  if (h.sec_fetch_site && lowered(*h.sec_fetch_site) == "cross-site") {
+  if (h.sec_fetch_site && lower_ascii(*h.sec_fetch_site) == "cross-site") {
     return OriginRefusal{"Sec-Fetch-Site", "a cross-site request may not edit"};
   }
   if (h.origin) {

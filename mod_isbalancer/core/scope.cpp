@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "host.hpp"
+
 namespace isb {
 namespace {
 
@@ -11,12 +13,7 @@ void append_token(std::string& out, std::string_view part) {
 }
 
 bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  return a.size() == b.size() && lower_ascii(a) == lower_ascii(b);
 }
 
 }  // namespace
@@ -27,15 +24,12 @@ std::string vhost_scope(std::string_view server_name, int port,
   // neither the spelling nor the order may move an edit to another scope.
   std::string name;
   append_token(name, server_name);
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  name = lower_ascii(name);
   std::vector<std::string> sorted;
   for (const std::string& a : addresses) {
     std::string token;
     append_token(token, a);
-    std::transform(token.begin(), token.end(), token.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-    sorted.push_back(std::move(token));
+    sorted.push_back(lower_ascii(token));
   }
   std::sort(sorted.begin(), sorted.end());
   std::string out = name;
