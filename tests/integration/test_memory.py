@@ -166,11 +166,12 @@ MaxKeepAliveRequests 0
     # the run is the steady state, where a leak would show as a steady slope.
     half = samples[len(samples) // 2:]
     steady = slope([s[0] for s in half], [s[1] for s in half])
-    # A leak grows RSS in every interval; an allocator's new high-water mark (one
-    # more arena page on a busy machine, say) in one or two. The median of the
-    # second half's interval slopes tells them apart where a fit does not: a CI
-    # run saw a flat RSS rise 256 KiB in its last two tenths (fit 5.1 bytes per
-    # request, median 1.3, end to end -6).
+    # A leak grows RSS in every interval, so it lifts both the fit and the median
+    # of the second half's interval slopes. Noise lifts one of them: the four
+    # children's RSS moves by about 64 KiB from one sample to the next (6 bytes per
+    # request over a tenth of 10^5), and an allocator's new high-water mark on a
+    # busy machine is a step. Two CI runs: a step of 256 KiB in the last two
+    # tenths (fit 5.1, median 1.3), and +-64 KiB swings (fit 0.8, median 5.5).
     intervals = sorted((b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(half, half[1:]))
     steady_median = intervals[len(intervals) // 2]
     figures = record(f"memory_{REQUESTS}" + ("" if front_kind == "isb" else f"_{front_kind}"), {
@@ -193,9 +194,10 @@ MaxKeepAliveRequests 0
     assert totals["non2xx"] == 0 and totals["errors"] <= totals["requests"] // 1000, figures
     assert totals["requests"] >= REQUESTS, figures
     # A per-request leak of even one small allocation outside the request pool
-    # (16 bytes and malloc's overhead) would hold a slope of 24+ bytes per request
-    # in every interval (a module with a deliberate malloc(24) per request: 34).
-    assert steady_median < 4.0, figures
+    # (16 bytes and malloc's overhead) holds a slope of 24+ bytes per request in
+    # every interval (a module with a deliberate malloc(24) per request: fit 31,
+    # median 47).
+    assert min(steady, steady_median) < 4.0, figures
 
 
 GRACEFUL_WARMUP = 5
