@@ -47,13 +47,15 @@ ScopeMatch match_scope(std::span<const ScopedBalancer> candidates, std::string_v
   ScopeMatch exact;
   ScopeMatch legacy;
   const bool old_form = scope.find(' ') == std::string_view::npos;
+  // Older builds wrote the ServerName as configured; scopes are lower-case now.
+  const std::string old_scope = old_form ? lower_ascii(scope) : std::string{};
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const ScopedBalancer& c = candidates[i];
     if (!same_name(c.name, name)) continue;
     if (c.scope == scope) {
       ++exact.matches;
       exact.index = i;
-    } else if (old_form && c.scope.substr(0, c.scope.find(' ')) == scope) {
+    } else if (old_form && c.scope.substr(0, c.scope.find(' ')) == old_scope) {
       ++legacy.matches;
       legacy.index = i;
     }

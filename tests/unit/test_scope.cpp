@@ -38,6 +38,7 @@ TEST_CASE("a saved edit matches one balancer, or none when it could mean two", "
   CHECK_FALSE(old.index);
   CHECK(old.matches == 2);
   CHECK(pick("same.example:0", "other").index == 2u);
+  CHECK(pick("Same.Example:0", "other").index == 2u);  // an older file kept the name's case
   ScopeMatch twin = pick("twin:0 *:9000", "app");
   CHECK_FALSE(twin.index);
   CHECK(twin.matches == 2);
