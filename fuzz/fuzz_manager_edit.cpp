@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "manager_edit.hpp"
+#include "core/manager/manager_edit.hpp"
 
 namespace {
 

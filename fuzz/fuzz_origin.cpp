@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "origin.hpp"
+#include "core/manager/origin.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "state_file.hpp"
+#include "core/persist/state_file.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "sticky.hpp"
+#include "core/routing/sticky.hpp"
 
 namespace {
 

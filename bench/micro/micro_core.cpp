@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "decision.hpp"
+#include "core/policy/selector.hpp"
+#include "core/routing/decision.hpp"
+#include "core/routing/sticky.hpp"
 #include "fake_table.hpp"
-#include "selector.hpp"
-#include "sticky.hpp"
 
 namespace {
 

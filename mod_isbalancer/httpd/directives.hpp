@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/origin.hpp"
+#include "core/manager/origin.hpp"
 #include "httpd_includes.hpp"
 
 namespace isb::httpd {

@@ -17,7 +17,7 @@
 #include <cerrno>
 #include <cstdint>
 
-#include "../core/shared_state.hpp"
+#include "core/shm/shared_state.hpp"
 
 namespace isb::httpd {
 

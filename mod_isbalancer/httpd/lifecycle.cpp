@@ -14,9 +14,9 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "../core/scope.hpp"
-#include "../core/selector.hpp"
 #include "canon.hpp"
+#include "core/config/scope.hpp"
+#include "core/policy/selector.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"

@@ -19,9 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "../core/manager_model.hpp"
-#include "../core/origin.hpp"
-#include "../core/selector.hpp"
+#include "core/manager/manager_model.hpp"
+#include "core/manager/origin.hpp"
+#include "core/policy/selector.hpp"
 #include "directives.hpp"
 #include "edit_lock.hpp"
 #include "log_ids.hpp"

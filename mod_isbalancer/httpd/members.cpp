@@ -4,9 +4,9 @@
 
 #include <cstring>
 
-#include "../core/immortal.hpp"
-#include "../core/scope.hpp"
-#include "../core/selector.hpp"
+#include "core/base/immortal.hpp"
+#include "core/config/scope.hpp"
+#include "core/policy/selector.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
 #include "worker_table.hpp"

@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "../core/manager_edit.hpp"
-#include "../core/shared_state.hpp"
 #include "canon.hpp"
+#include "core/manager/manager_edit.hpp"
+#include "core/shm/shared_state.hpp"
 #include "httpd_includes.hpp"
 #include "worker_table.hpp"
 

@@ -36,8 +36,8 @@
 #include <string>
 #include <vector>
 
-#include "../core/manager_edit.hpp"
-#include "../core/state_file.hpp"
+#include "core/manager/manager_edit.hpp"
+#include "core/persist/state_file.hpp"
 #include "httpd_includes.hpp"
 
 namespace isb::httpd {

@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "../core/shared_state.hpp"
+#include "core/shm/shared_state.hpp"
 #include "httpd_includes.hpp"
 
 namespace isb::httpd {

@@ -7,8 +7,8 @@
 #include <exception>
 #include <string_view>
 
-#include "../core/decision.hpp"
 #include "canon.hpp"
+#include "core/routing/decision.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "process_state.hpp"

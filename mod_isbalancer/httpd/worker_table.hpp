@@ -8,9 +8,9 @@
 #include <cstring>
 #include <string_view>
 
-#include "../core/member_table.hpp"
-#include "../core/shared_state.hpp"
-#include "../core/status.hpp"
+#include "core/member/member_table.hpp"
+#include "core/member/status.hpp"
+#include "core/shm/shared_state.hpp"
 #include "httpd_includes.hpp"
 
 namespace isb::httpd {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "decision.hpp"
-#include "member_table.hpp"
-#include "status.hpp"
+#include "core/member/member_table.hpp"
+#include "core/member/status.hpp"
+#include "core/routing/decision.hpp"
 
 namespace isb::test {
 

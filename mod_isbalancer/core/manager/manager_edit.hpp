@@ -1,0 +1,180 @@
+// What an operator may change through the balancer-manager, and how a change is
+// parsed and validated. Pure functions: the httpd layer reads the request, hands
+// the text over, and applies an EditRequest only when every field of it is valid,
+// so a bad value changes nothing.
+//
+// One vocabulary serves every way in: the stock page's form fields (b, w, nonce,
+// w_lf, w_status_D, b_nwrkr, ...), the JSON edit API (mapped onto the same
+// names) and the persisted state file (a list of such forms, replayed at start).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/member/status.hpp"
+
+namespace isb {
+
+// Bounds on anything an edit request may carry. A request over them is refused
+// as a whole.
+inline constexpr std::size_t kMaxEditBytes = 8192;
+inline constexpr std::size_t kMaxEditFields = 64;
+inline constexpr std::size_t kMaxRouteChars = 63;   // mod_proxy's route[64]
+inline constexpr std::size_t kMaxStickyChars = 63;  // mod_proxy's sticky[64]
+inline constexpr std::size_t kMaxMemberUrlChars = 255;
+inline constexpr std::size_t kMaxHcUriChars = 63;   // mod_proxy's hcuri[64]
+inline constexpr std::size_t kMaxHcExprChars = 15;  // mod_proxy's hcexpr[16]
+
+// The status flags an operator may set or clear; the others (E, O, U, ...) are
+// the balancer's own.
+inline constexpr std::uint32_t kAdminBits =
+    kIgnoreErrors | kDrain | kDisabled | kHotStandby | kHotSpare | kStopped | kHcFail;
+
+struct FormField {
+  std::string name;
+  std::string value;
+  bool operator==(const FormField&) const = default;
+};
+
+// Why a request was refused: the field it concerns (empty when it is the request
+// as a whole) and what to do about it.
+struct EditError {
+  std::string field;
+  std::string message;
+};
+
+// application/x-www-form-urlencoded text (a query string or a POST body).
+std::optional<std::vector<FormField>> parse_form(std::string_view text, EditError& err);
+
+// The JSON edit API body, mapped onto the form vocabulary:
+//   {"nonce": "...", "balancer": "name", "member": "http://host:port",
+//    "set": {"loadfactor": 2, "disabled": true, "lbmethod": "bybusyness", ...},
+//    "add": "http://new:8080", "remove": true}
+// See README "JSON edit API" for every key.
+std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, EditError& err);
+
+// Encodes fields as application/x-www-form-urlencoded text.
+std::string encode_form(std::span<const FormField> fields);
+
+// Percent-encodes everything but RFC 3986's unreserved characters and those in
+// `keep`: one form component, or one query parameter of a URL. The page's member
+// links keep ':' and '/' (w=http://host:port), as stock writes them and as
+// scripts that read them (ansible's apache2_mod_proxy) expect.
+std::string percent_encode(std::string_view s, std::string_view keep = {});
+
+// The form of a member URL that two spellings of one member share, for
+// comparing: scheme and host lower-cased, the scheme's default port dropped (as
+// mod_proxy connects to it: http/ws/h2c 80, https/wss/h2 443, ajp 8009, fcgi
+// 8000, scgi 4000), a lone "/" path dropped; the rest of the path as it is (paths
+// are case-sensitive). "HTTP://Host:80/" and "http://host" are one member;
+// ".../App" and ".../app" are two. Text that is not a URL is returned as it is.
+std::string member_key(std::string_view url);
+
+// A member's operator-settable values, in mod_proxy's units.
+struct MemberSettings {
+  std::int64_t lbfactor = 100;  // loadfactor x 100
+  int lbset = 0;
+  std::string route;
+  std::string redirect;
+  std::uint32_t status = 0;  // only kAdminBits
+  // Health-check parameters (mod_proxy_hcheck); shown and edited only when it is loaded.
+  std::int64_t hc_interval_ms = 0;
+  int hc_passes = 0;
+  int hc_fails = 0;
+  std::string hc_method;
+  std::string hc_uri;
+  std::string hc_expr;
+  bool operator==(const MemberSettings&) const = default;
+};
+
+// A balancer's operator-settable values.
+struct BalancerSettings {
+  std::string lbmethod;
+  std::int64_t timeout_s = 0;
+  int max_attempts = 0;
+  bool sticky_force = false;  // nofailover
+  std::string sticky_cookie;
+  std::string sticky_path;
+  bool operator==(const BalancerSettings&) const = default;
+};
+
+// One changed value, for the audit log and the page's "differs from the
+// configuration" marks. `field` is the JSON/README name ("loadfactor", "status").
+struct FieldChange {
+  std::string field;
+  std::string before;
+  std::string after;
+};
+
+std::vector<FieldChange> diff(const MemberSettings& before, const MemberSettings& after,
+                              bool with_health_checks);
+std::vector<FieldChange> diff(const BalancerSettings& before, const BalancerSettings& after);
+
+// The form fields that turn `from` into `to` (an empty list when they are equal).
+std::vector<FormField> edit_fields(const MemberSettings& from, const MemberSettings& to,
+                                   bool with_health_checks);
+std::vector<FormField> edit_fields(const BalancerSettings& from, const BalancerSettings& to);
+
+// The status flags as letters, in stock's order: "D", "NH", "" ...
+std::string status_letters(std::uint32_t status);
+
+// loadfactor x 100 as text: 100 -> "1", 250 -> "2.5".
+std::string format_loadfactor(std::int64_t lbfactor);
+
+// A validated edit. Every optional that is set is a value to write.
+struct EditRequest {
+  std::string balancer;  // without "balancer://"
+  std::string member;    // a member URL; empty when the edit is for the balancer only
+  std::string nonce;
+  bool has_nonce = false;
+
+  std::optional<std::int64_t> lbfactor;
+  std::optional<int> lbset;
+  std::optional<std::string> route;
+  std::optional<std::string> redirect;
+  std::uint32_t status_set = 0;
+  std::uint32_t status_clear = 0;
+  std::optional<std::int64_t> hc_interval_ms;
+  std::optional<int> hc_passes;
+  std::optional<int> hc_fails;
+  std::optional<std::string> hc_method;
+  std::optional<std::string> hc_uri;
+  std::optional<std::string> hc_expr;
+  bool remove = false;
+
+  std::optional<std::string> lbmethod;
+  std::optional<std::int64_t> timeout_s;
+  std::optional<int> max_attempts;
+  std::optional<bool> sticky_force;
+  std::optional<std::string> sticky_cookie;  // set together with sticky_path
+  std::optional<std::string> sticky_path;
+  std::optional<std::string> add_member;  // a URL, already checked for shape
+
+  bool edits_member() const noexcept;
+  bool edits_balancer() const noexcept;
+  bool edits_anything() const noexcept { return edits_member() || edits_balancer(); }
+  bool edits_health_checks() const noexcept;
+
+  MemberSettings applied(MemberSettings s) const;
+  BalancerSettings applied(BalancerSettings s) const;
+};
+
+struct EditRules {
+  std::span<const std::string_view> lbmethods;  // names b_lbm may take
+  bool health_checks = false;                   // mod_proxy_hcheck is loaded
+};
+
+// Validates `fields` as a whole. Unknown fields, repeated fields, values out of
+// range or of the wrong shape give nullopt and `err` naming the field.
+// "xml" is accepted and ignored (it selects an output format).
+std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const EditRules& rules,
+                                      EditError& err);
+
+// Compares two nonces in time that depends only on the length of `expected`.
+bool nonce_equal(std::string_view expected, std::string_view given) noexcept;
+
+}  // namespace isb

@@ -1,0 +1,112 @@
+// What the balancer-manager shows: a snapshot of every balancer and member,
+// taken by the httpd layer from shared memory, then rendered by pure functions.
+// The renderers never touch shared state, so a page is consistent per field and
+// printing never holds anything up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/manager/manager_edit.hpp"
+
+namespace isb {
+
+struct MemberSnapshot {
+  std::string name;  // the member URL
+  std::string route;
+  std::string redirect;
+  std::uint32_t status = 0;  // StatusBit flags
+  int lbset = 0;
+  std::int64_t weight = 0;  // loadfactor x 100, as mod_proxy stores it
+  std::int64_t busy = 0;
+  std::uint64_t elected = 0;
+  std::int64_t lbstatus = 0;  // byrequests' credit: stock's "Load" column
+  std::uint64_t sticky = 0;
+  std::uint64_t faults = 0;
+  std::int64_t retries = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::int64_t error_time_us = 0;  // 0: never
+  std::int64_t retry_us = 0;
+  std::string scheme;
+  std::string hostname;
+  int port = 0;
+  std::int64_t latency_ewma_us = 0;      // 0: no sample yet
+  std::int64_t latency_estimate_us = 0;  // bylatency's peak estimate now; 0: none
+  std::uint64_t latency_sum_us = 0;
+  std::uint64_t latency_count = 0;
+  bool added = false;                // added at run time, not in the configuration
+  std::vector<FieldChange> differs;  // runtime values that differ from the configuration
+  MemberSettings settings;           // what the edit form starts from
+};
+
+struct BalancerSnapshot {
+  std::string name;  // "balancer://..."
+  std::string lbmethod;
+  std::string sticky_cookie;
+  std::string sticky_path;
+  char sticky_separator = '.';
+  bool nofailover = false;
+  bool forcerecovery = true;
+  int max_attempts = 0;
+  std::int64_t timeout_us = 0;
+  std::uint64_t unavailable = 0;
+  std::string nonce;  // needed by every edit of this balancer
+  bool persist = false;
+  std::uint64_t edits = 0;
+  std::uint32_t free_slots = 0;
+  std::vector<FieldChange> differs;
+  std::vector<std::string> removed;  // configured members removed at run time
+  std::vector<MemberSnapshot> members;
+};
+
+struct ManagerSnapshot {
+  std::string server;          // the virtual host name
+  std::string server_version;  // httpd's, as stock's page shows it ("Apache/2.4.71 (Debian)")
+  std::string server_built;
+  std::int64_t now_us = 0;  // when it was taken
+  std::vector<BalancerSnapshot> balancers;
+  // For the HTML page only:
+  std::string action;        // the page's own path, where forms post
+  std::string script_nonce;  // CSP nonce of the page's one inline script
+  std::vector<std::string> lbmethods;
+  bool health_checks = false;  // show the mod_proxy_hcheck fields
+  std::vector<std::string> hc_methods;
+  std::string notice;  // the outcome of the edit just applied, if any
+  // Stock's ?b=NAME (&w=URL) links select one balancer's (member's) edit form:
+  // the page then shows that form alone, above the tables. Empty: every form.
+  // The handler checks that what they name exists.
+  std::string selected_balancer;  // without "balancer://"
+  std::string selected_member;
+};
+
+// The member's status as stock's page spells it ("Init Ok ", "Init Dis ", ...).
+std::string status_text(std::uint32_t status);
+
+// Text escaped for HTML element content and attribute values.
+std::string escape_html(std::string_view text);
+
+// Text as a JSON string, quotes included; <, > and & escaped too, so it is safe
+// inside a page.
+std::string json_quote(std::string_view text);
+
+// The page keeps what scripts written for stock's page read (ansible's
+// apache2_mod_proxy, httpd's own tests): "Server Version: Apache/2.4..."; each
+// balancer's ?b=...&nonce=... link as its first <a>; then only members'
+// ?b=...&w=...&nonce=... links as <a> (the other views are reached through a
+// GET form); the member table as the balancer's second <table>, stock's columns
+// first, with stock's status words.
+std::string render_html(const ManagerSnapshot& snap);
+
+// The short name of "balancer://name".
+std::string short_balancer_name(std::string_view balancer);
+// Schema "isbalancer.manager/1"; see README "balancer-manager".
+std::string render_json(const ManagerSnapshot& snap);
+// Prometheus text exposition format 0.0.4.
+std::string render_prometheus(const ManagerSnapshot& snap);
+// Stock's xml=1 view (namespace http://httpd.apache.org), nonce included.
+std::string render_xml(const ManagerSnapshot& snap);
+
+}  // namespace isb

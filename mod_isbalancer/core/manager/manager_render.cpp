@@ -1,0 +1,927 @@
+// Renderers of the balancer-manager snapshot: HTML, JSON and Prometheus text.
+// Every string that came from configuration or a request is escaped for the
+// format it is printed in.
+#include <array>
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <type_traits>
+
+#include "core/manager/manager_model.hpp"
+#include "core/member/status.hpp"
+
+namespace isb {
+namespace {
+
+struct Flag {
+  std::uint32_t bit;
+  const char* stock_name;  // as stock's page prints it
+  const char* json_name;
+};
+
+constexpr std::array<Flag, 12> kFlags = {{
+    {kInitialized, "Init ", "initialized"},
+    {kIgnoreErrors, "Ign ", "ignore_errors"},
+    {kDrain, "Drn ", "drain"},
+    {kGeneric, "Gen ", "generic"},
+    {kInShutdown, "Shut ", "shutdown"},
+    {kDisabled, "Dis ", "disabled"},
+    {kStopped, "Stop ", "stopped"},
+    {kInError, "Err ", "error"},
+    {kHotStandby, "Stby ", "hot_standby"},
+    {kHotSpare, "Spar ", "hot_spare"},
+    {kFree, "Free ", "free"},
+    {kHcFail, "HcFl ", "hcheck_failed"},
+}};
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  int n = std::snprintf(buf, sizeof buf, "%" PRId64, v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  int n = std::snprintf(buf, sizeof buf, "%" PRIu64, v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+// loadfactor as configured: mod_proxy stores it x100.
+void append_loadfactor(std::string& out, std::int64_t weight) {
+  append_int(out, weight / 100);
+  if (weight % 100 != 0) {
+    char buf[8];
+    int n = std::snprintf(buf, sizeof buf, ".%02" PRId64, weight % 100);
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// One UTF-16 unit (at most 0xffff) as \uXXXX.
+void append_escape(std::string& out, std::uint32_t unit) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "\\u";
+  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(unit >> shift) & 15];
+}
+
+// A code point as JSON escapes: one \uXXXX, or a surrogate pair above U+FFFF.
+void append_code_point(std::string& out, std::uint32_t cp) {
+  if (cp < 0x10000) {
+    append_escape(out, cp);
+  } else {
+    cp -= 0x10000;
+    append_escape(out, 0xd800 + (cp >> 10));
+    append_escape(out, 0xdc00 + (cp & 0x3ff));
+  }
+}
+
+// JSON output is ASCII: markup, controls and every non-ASCII character are
+// escaped. Bytes are decoded as UTF-8 the way a browser decodes the HTML page
+// (the WHATWG decoder: each maximal invalid subpart becomes one U+FFFD), so
+// that a name the page shows and the same name in the JSON are the same string
+// to the page's script, whether the configuration wrote UTF-8 or Latin-1.
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::uint32_t cp = 0;
+  int needed = 0;
+  int seen = 0;
+  unsigned char lower = 0x80;
+  unsigned char upper = 0xbf;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (needed > 0) {
+      if (u < lower || u > upper) {
+        append_escape(out, 0xfffd);  // the sequence broke off: this byte starts anew
+        needed = seen = 0;
+        lower = 0x80;
+        upper = 0xbf;
+        --i;
+        continue;
+      }
+      lower = 0x80;
+      upper = 0xbf;
+      cp = (cp << 6) | (u & 0x3f);
+      if (++seen == needed) {
+        append_code_point(out, cp);
+        needed = seen = 0;
+      }
+      continue;
+    }
+    if (u >= 0xc2 && u <= 0xdf) {
+      needed = 1;
+      cp = u & 0x1f;
+    } else if (u >= 0xe0 && u <= 0xef) {
+      if (u == 0xe0) lower = 0xa0;
+      if (u == 0xed) upper = 0x9f;
+      needed = 2;
+      cp = u & 0x0f;
+    } else if (u >= 0xf0 && u <= 0xf4) {
+      if (u == 0xf0) lower = 0x90;
+      if (u == 0xf4) upper = 0x8f;
+      needed = 3;
+      cp = u & 0x07;
+    } else if (u >= 0x80) {
+      append_escape(out, 0xfffd);
+    } else if (u == '"') {
+      out += "\\\"";
+    } else if (u == '\\') {
+      out += "\\\\";
+    } else if (u == '\n') {
+      out += "\\n";
+    } else if (u == '\r') {
+      out += "\\r";
+    } else if (u == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f || u == '<' || u == '>' || u == '&') {
+      append_escape(out, u);  // markup too, so the JSON is safe to embed in a page
+    } else {
+      out += static_cast<char>(u);
+    }
+  }
+  if (needed > 0) append_escape(out, 0xfffd);
+  out += '"';
+}
+
+// Prometheus label values: backslash, double quote and newline are escaped.
+void append_label(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string short_balancer_name(std::string_view balancer) {
+  constexpr std::string_view kPrefix = "balancer://";
+  if (balancer.substr(0, kPrefix.size()) == kPrefix) balancer.remove_prefix(kPrefix.size());
+  return std::string(balancer);
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+std::string status_text(std::uint32_t status) {
+  std::string out;
+  for (const Flag& f : kFlags) {
+    if ((status & f.bit) != 0) out += f.stock_name;
+  }
+  if (out.empty()) out = "??? ";
+  if (is_usable(status)) out += "Ok ";
+  return out;
+}
+
+std::string escape_html(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// The page's one script: every few seconds it fetches ?format=json and updates
+// the cells marked data-k, without reloading (so a half-filled form survives).
+constexpr const char* kRefreshScript = R"JS(
+(function () {
+  var every = 3000, stamp = document.getElementById('refreshed');
+  function cell(b, m, k) {
+    return document.querySelector('[data-b="' + CSS.escape(b) + '"][data-m="' + CSS.escape(m) +
+                                  '"] [data-k="' + k + '"]');
+  }
+  function put(el, text) { if (el && el.textContent !== String(text)) el.textContent = text; }
+  function refresh() {
+    fetch(window.location.pathname + '?format=json', {credentials: 'same-origin', cache: 'no-store'})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (doc) {
+        doc.balancers.forEach(function (b) {
+          put(document.querySelector('[data-bal="' + CSS.escape(b.name) + '"] [data-k="unavailable"]'),
+              b.unavailable);
+          b.members.forEach(function (m) {
+            var row = document.querySelector('[data-b="' + CSS.escape(b.name) + '"][data-m="' +
+                                             CSS.escape(m.name) + '"]');
+            if (!row) return;
+            put(cell(b.name, m.name, 'status'), m.status_text);
+            var st = cell(b.name, m.name, 'status');
+            if (st) st.className = m.usable ? 'ok' : 'down';
+            ['route', 'redirect', 'loadfactor', 'lbset', 'busy', 'elected', 'lbstatus', 'sticky',
+             'faults', 'bytes_sent', 'bytes_received'].forEach(function (k) { put(cell(b.name, m.name, k), m[k]); });
+            put(cell(b.name, m.name, 'latency'),
+                m.latency.ewma_ms === null ? '-' : m.latency.ewma_ms.toFixed(1));
+          });
+        });
+        put(stamp, 'updated ' + new Date().toLocaleTimeString());
+        stamp.className = 'fresh';
+      })
+      .catch(function (e) { put(stamp, 'refresh failed (' + e.message + ')'); stamp.className = 'down'; })
+      .finally(function () { setTimeout(refresh, every); });
+  }
+  setTimeout(refresh, every);
+})();
+)JS";
+
+constexpr std::array<std::pair<char, const char*>, 7> kEditableFlags = {{
+    {'I', "Ignore errors"},
+    {'N', "Drain"},
+    {'D', "Disabled"},
+    {'H', "Hot standby"},
+    {'R', "Hot spare"},
+    {'S', "Stopped"},
+    {'C', "Health check failed"},
+}};
+
+std::uint32_t letter_bit(char letter) {
+  switch (letter) {
+    case 'I':
+      return kIgnoreErrors;
+    case 'N':
+      return kDrain;
+    case 'D':
+      return kDisabled;
+    case 'H':
+      return kHotStandby;
+    case 'R':
+      return kHotSpare;
+    case 'S':
+      return kStopped;
+    default:
+      return kHcFail;
+  }
+}
+
+std::string format_time_us(std::int64_t us) {
+  if (us <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// A configuration value in a "differs" note: escaped, and visible when empty.
+std::string shown(std::string_view value) {
+  return value.empty() ? std::string("(none)") : escape_html(value);
+}
+
+std::string latency_ms(std::int64_t ewma_us) {
+  if (ewma_us <= 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(ewma_us) / 1000.0);
+  return buf;
+}
+
+}  // namespace
+
+std::string render_html(const ManagerSnapshot& snap) {
+  std::string out;
+  const std::string action = escape_html(snap.action);
+  out +=
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>Balancer Manager</title>\n";
+  // The other views, for tools that look for them; not <a> (see manager_model.hpp).
+  for (const char* view : {"json\" type=\"application/json", "prometheus\" type=\"text/plain",
+                           "xml\" type=\"text/xml"}) {
+    out += "<link rel=\"alternate\" href=\"" + action + "?format=" + view + "\">\n";
+  }
+  out +=
+      "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
+      "table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;"
+      "padding:.25em .55em;text-align:left}th{background:#f0f0f0}td.n{text-align:right}"
+      ".ok{color:#075f07}.down{color:#b00;font-weight:bold}.diff{background:#fff4c2}"
+      ".fresh{color:#555}form.edit{display:flex;flex-wrap:wrap;gap:.4em 1em;align-items:center;"
+      "margin:.3em 0}fieldset{border:1px solid #ccc;margin:.4em 0}label{white-space:nowrap}"
+      "details{margin:.2em 0}.notice{background:#e8f5e9;border:1px solid #9c9;padding:.4em}"
+      ".selected{border:2px solid #4a7bd0;padding:.2em 1em;margin:1em 0}dl{margin:.3em 0}"
+      ".views{font-size:.85em;color:#555}.views "
+      "form{display:inline}small{color:#555}</style>\n</head><body>\n"
+      "<h1>Load Balancer Manager for ";
+  out += escape_html(snap.server);
+  out += "</h1>\n<dl><dt>Server Version: ";
+  out += escape_html(snap.server_version);
+  out += "</dt>\n<dt>Server Built: ";
+  out += escape_html(snap.server_built);
+  out += "</dt>\n<dt>Balancer changes will ";
+  const bool persist = !snap.balancers.empty() && snap.balancers.front().persist;
+  out += persist ? "" : "NOT ";
+  out += "be persisted on restart.</dt></dl>\n<div class=\"views\"><form method=\"get\" action=\"";
+  out += action;
+  out +=
+      "\">Machine-readable: <button name=\"format\" value=\"json\">JSON</button> "
+      "<button name=\"format\" value=\"prometheus\">Prometheus</button> "
+      "<button name=\"format\" value=\"xml\">XML</button></form> &middot; "
+      "<span id=\"refreshed\" class=\"fresh\">live values refresh every 3 s</span></div>\n";
+  if (!snap.notice.empty()) {
+    out += "<p class=\"notice\" role=\"status\">";
+    out += escape_html(snap.notice);
+    out += "</p>\n";
+  }
+  auto td = [&out](std::string_view text, const char* cls = nullptr, const char* key = nullptr) {
+    out += "<td";
+    if (cls) {
+      out += " class=\"";
+      out += cls;
+      out += '"';
+    }
+    if (key) {
+      out += " data-k=\"";
+      out += key;
+      out += '"';
+    }
+    out += '>';
+    out += text;
+    out += "</td>";
+  };
+  auto num = [](auto v) { return std::to_string(v); };
+  auto hidden = [&out](const char* name, std::string_view value) {
+    out += "<input type=\"hidden\" name=\"";
+    out += name;
+    out += "\" value=\"";
+    out += escape_html(value);
+    out += "\">";
+  };
+  // An edit form's start: where it posts, and the balancer, member and nonce.
+  auto form_open = [&](const std::string& balancer, const std::string* member,
+                       std::string_view nonce) {
+    out += "<form class=\"edit\" method=\"post\" action=\"";
+    out += action;
+    out += "\">";
+    hidden("b", balancer);
+    if (member != nullptr) hidden("w", *member);
+    hidden("nonce", nonce);
+  };
+  auto input = [&out](const char* label, const char* name, std::string_view value,
+                      const char* extra) {
+    out += "<label>";
+    out += label;
+    out += " <input name=\"";
+    out += name;
+    out += "\" value=\"";
+    out += escape_html(value);
+    out += "\" ";
+    out += extra;
+    out += "></label>";
+  };
+  // One member's edit form, as stock's worker page has, and its removal.
+  auto member_forms = [&](const BalancerSnapshot& b, const MemberSnapshot& m) {
+    const std::string bname = short_balancer_name(b.name);
+    form_open(bname, &m.name, b.nonce);
+    input("Load factor", "w_lf", format_loadfactor(m.settings.lbfactor),
+          "size=\"5\" inputmode=\"decimal\"");
+    input("LB set", "w_ls", std::to_string(m.settings.lbset), "size=\"3\" inputmode=\"numeric\"");
+    input("Route", "w_wr", m.settings.route, "size=\"14\" maxlength=\"63\"");
+    input("Route redirect", "w_rr", m.settings.redirect, "size=\"14\" maxlength=\"63\"");
+    out += "<fieldset><legend>Status</legend>";
+    for (const auto& [letter, label] : kEditableFlags) {
+      if (letter == 'C' && !snap.health_checks) continue;
+      const bool on = (m.settings.status & letter_bit(letter)) != 0;
+      out += "<label>";
+      out += label;
+      out += ": <select name=\"w_status_";
+      out += letter;
+      out += "\"><option value=\"0\"";
+      out += on ? "" : " selected";
+      out += ">off</option><option value=\"1\"";
+      out += on ? " selected" : "";
+      out += ">on</option></select></label> ";
+    }
+    out += "</fieldset>";
+    if (snap.health_checks) {
+      out += "<fieldset><legend>Health check</legend>";
+      out += "<label>Method <select name=\"w_hm\">";
+      for (const std::string& hm : snap.hc_methods) {
+        out += "<option";
+        out += hm == m.settings.hc_method ? " selected" : "";
+        out += ">";
+        out += escape_html(hm);
+        out += "</option>";
+      }
+      out += "</select></label> ";
+      input("Interval ms", "w_hi", std::to_string(m.settings.hc_interval_ms), "size=\"7\"");
+      input("Passes", "w_hp", std::to_string(m.settings.hc_passes), "size=\"3\"");
+      input("Fails", "w_hf", std::to_string(m.settings.hc_fails), "size=\"3\"");
+      input("URI", "w_hu", m.settings.hc_uri, "size=\"16\" maxlength=\"63\"");
+      input("Expr", "w_he", m.settings.hc_expr, "size=\"10\" maxlength=\"15\"");
+      out += "</fieldset>";
+    }
+    out += "<button type=\"submit\">Update member</button></form>\n";
+    form_open(bname, &m.name, b.nonce);
+    hidden("w_remove", "1");
+    out += "<button type=\"submit\">Remove this member</button></form>\n";
+  };
+  // The balancer's own settings and "add a member", as stock's balancer form.
+  auto balancer_form = [&](const BalancerSnapshot& b) {
+    form_open(short_balancer_name(b.name), nullptr, b.nonce);
+    out += "<label>LB method <select name=\"b_lbm\">";
+    for (const std::string& lbm : snap.lbmethods) {
+      out += "<option";
+      out += lbm == b.lbmethod ? " selected" : "";
+      out += ">";
+      out += escape_html(lbm);
+      out += "</option>";
+    }
+    out += "</select></label> ";
+    input("Timeout s", "b_tmo", std::to_string(b.timeout_us / 1000000), "size=\"5\"");
+    input("Failover attempts", "b_max", std::to_string(b.max_attempts), "size=\"3\"");
+    out += "<label>Failover <select name=\"b_sforce\"><option value=\"0\"";
+    out += b.nofailover ? "" : " selected";
+    out += ">On</option><option value=\"1\"";
+    out += b.nofailover ? " selected" : "";
+    out += ">Off</option></select></label> ";
+    std::string ss = b.sticky_cookie;
+    if (b.sticky_path != b.sticky_cookie) ss += "|" + b.sticky_path;
+    input("Sticky session ('-' for none)", "b_ss", ss, "size=\"24\" maxlength=\"63\"");
+    input("Add member URL", "b_nwrkr", "",
+          "size=\"30\" maxlength=\"255\" placeholder=\"https://host:port\"");
+    out +=
+        "<label>Add it <input type=\"checkbox\" name=\"b_wyes\" value=\"1\"></label>"
+        "<button type=\"submit\">Update balancer</button></form>\n";
+  };
+
+  // The form a ?b=...(&w=...) link selected, alone and first, as the operator
+  // who followed that link expects; the tables follow for context.
+  const bool selection = !snap.selected_balancer.empty();
+  if (selection) {
+    for (const BalancerSnapshot& b : snap.balancers) {
+      if (short_balancer_name(b.name) != snap.selected_balancer) continue;
+      out += "<section class=\"selected\" data-selected=\"";
+      out += escape_html(b.name);
+      if (snap.selected_member.empty()) {
+        out += "\">\n<h2>Edit balancer ";
+        out += escape_html(b.name);
+        out += "</h2>\n";
+        balancer_form(b);
+      } else {
+        for (const MemberSnapshot& m : b.members) {
+          if (m.name != snap.selected_member) continue;
+          out += "\" data-member=\"";
+          out += escape_html(m.name);
+          out += "\">\n<h2>Edit member <code>";
+          out += escape_html(m.name);
+          out += "</code>";
+          if (!m.route.empty()) out += " (route <code>" + escape_html(m.route) + "</code>)";
+          out += " of ";
+          out += escape_html(b.name);
+          out += "</h2>\n";
+          member_forms(b, m);
+        }
+      }
+      out += "<form method=\"get\" action=\"";
+      out += action;
+      out += "\"><button>Show every balancer's and member's form</button></form>\n</section>\n";
+    }
+  }
+
+  for (const BalancerSnapshot& b : snap.balancers) {
+    const std::string bname = short_balancer_name(b.name);
+    const std::string link_base = action + "?b=" + escape_html(percent_encode(bname));
+    const std::string link_nonce = "&amp;nonce=" + escape_html(percent_encode(b.nonce));
+    out += "<section data-bal=\"";
+    out += escape_html(b.name);
+    out += "\">\n<h2>LoadBalancer Status for <a href=\"";
+    out += link_base + link_nonce;
+    out += "\">";
+    out += escape_html(b.name);
+    out += "</a>";
+    out +=
+        "</h2>\n<table><tr><th>LB Method</th><th>StickySession</th><th>Failover</th>"
+        "<th>Maxattempts</th><th>Timeout</th><th>Unavailable</th><th>Edits</th>"
+        "<th>Free slots</th><th>Persisted</th></tr>\n<tr>";
+    std::string sticky = b.sticky_cookie.empty() ? "(None)" : escape_html(b.sticky_cookie);
+    if (!b.sticky_path.empty() && b.sticky_path != b.sticky_cookie) {
+      sticky += " | " + escape_html(b.sticky_path);
+    }
+    td(escape_html(b.lbmethod));
+    td(sticky);
+    td(b.nofailover ? "Off" : "On");
+    td(num(b.max_attempts), "n");
+    td(num(b.timeout_us / 1000000), "n");
+    td(num(b.unavailable), "n", "unavailable");
+    td(num(b.edits), "n");
+    td(num(b.free_slots), "n");
+    td(b.persist ? "yes (BalancerPersist On)" : "no");
+    out += "</tr></table>\n";
+    if (!b.differs.empty() || !b.removed.empty()) {
+      out += "<p class=\"diff\">Differs from the configuration file: ";
+      bool first = true;
+      for (const FieldChange& c : b.differs) {
+        out += first ? "" : "; ";
+        first = false;
+        out += escape_html(c.field) + " " + shown(c.before) + " &rarr; " + shown(c.after);
+      }
+      for (const std::string& r : b.removed) {
+        out += first ? "" : "; ";
+        first = false;
+        out += "member " + escape_html(r) + " removed";
+      }
+      out += "</p>\n";
+    }
+    // Stock's columns first, in stock's order; ours after them.
+    out +=
+        "<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th>"
+        "<th>Set</th><th>Status</th><th>Elected</th><th>Busy</th><th>Load</th><th>To</th>"
+        "<th>From</th><th>Sticky</th><th>Errors</th><th>Latency ms</th><th>Last error</th>"
+        "<th>Config</th></tr>\n";
+    for (const MemberSnapshot& m : b.members) {
+      out += "<tr data-b=\"";
+      out += escape_html(b.name);
+      out += "\" data-m=\"";
+      out += escape_html(m.name);
+      out += "\">";
+      td("<a href=\"" + link_base + "&amp;w=" + escape_html(percent_encode(m.name, ":/")) +
+         link_nonce + "\">" + escape_html(m.name) + "</a>");
+      td(escape_html(m.route), nullptr, "route");
+      td(escape_html(m.redirect), nullptr, "redirect");
+      std::string factor;
+      append_loadfactor(factor, m.weight);
+      td(factor, "n", "loadfactor");
+      td(num(m.lbset), "n", "lbset");
+      td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down", "status");
+      td(num(m.elected), "n", "elected");
+      td(num(m.busy), "n", "busy");
+      td(num(m.lbstatus), "n", "lbstatus");
+      td(num(m.bytes_sent), "n", "bytes_sent");
+      td(num(m.bytes_received), "n", "bytes_received");
+      td(num(m.sticky), "n", "sticky");
+      td(num(m.faults), "n", "faults");
+      td(latency_ms(m.latency_ewma_us), "n", "latency");
+      td(format_time_us(m.error_time_us));
+      std::string config;
+      if (m.added) {
+        config = "added at run time";
+      } else if (m.differs.empty()) {
+        config = "as configured";
+      } else {
+        for (const FieldChange& c : m.differs) {
+          if (!config.empty()) config += "; ";
+          config += escape_html(c.field) + ": " + shown(c.before) + " &rarr; " + shown(c.after);
+        }
+      }
+      td(config, m.added || !m.differs.empty() ? "diff" : nullptr);
+      out += "</tr>\n";
+    }
+    out += "</table>\n";
+    if (!selection) {
+      for (const MemberSnapshot& m : b.members) {
+        out += "<details><summary>Edit ";
+        out += escape_html(m.name);
+        out += "</summary>\n";
+        member_forms(b, m);
+        out += "</details>\n";
+      }
+      out += "<details><summary>Edit balancer settings or add a member</summary>\n";
+      balancer_form(b);
+      out += "</details>\n";
+    }
+    out += "</section>\n";
+  }
+  out += "<script nonce=\"";
+  out += escape_html(snap.script_nonce);
+  out += "\">";
+  out += kRefreshScript;
+  out += "</script>\n</body></html>\n";
+  return out;
+}
+
+std::string render_xml(const ManagerSnapshot& snap) {
+  std::string out = "<?xml version='1.0' encoding='UTF-8' ?>\n";
+  out += "<httpd:manager xmlns:httpd='http://httpd.apache.org'>\n  <httpd:balancers>\n";
+  auto el = [&out](int indent, const char* name, std::string_view value) {
+    out.append(static_cast<std::size_t>(indent), ' ');
+    out += "<httpd:";
+    out += name;
+    out += '>';
+    out += escape_html(value);
+    out += "</httpd:";
+    out += name;
+    out += ">\n";
+  };
+  for (const BalancerSnapshot& b : snap.balancers) {
+    out += "    <httpd:balancer>\n";
+    el(6, "name", b.name);
+    el(6, "nonce", b.nonce);
+    if (!b.sticky_cookie.empty()) {
+      el(6, "stickysession", b.sticky_cookie);
+      el(6, "nofailover", b.nofailover ? "On" : "Off");
+    }
+    el(6, "timeout", std::to_string(b.timeout_us / 1000000));
+    el(6, "maxattempts", std::to_string(b.max_attempts));
+    el(6, "lbmethod", b.lbmethod);
+    out += "      <httpd:workers>\n";
+    for (const MemberSnapshot& m : b.members) {
+      out += "        <httpd:worker>\n";
+      el(10, "name", m.name);
+      el(10, "scheme", m.scheme);
+      el(10, "hostname", m.hostname);
+      std::string factor;
+      append_loadfactor(factor, m.weight);
+      el(10, "loadfactor", factor);
+      el(10, "port", std::to_string(m.port));
+      el(10, "status", status_text(m.status));
+      el(10, "retries", std::to_string(m.retries));
+      el(10, "transferred", std::to_string(m.bytes_sent));
+      el(10, "read", std::to_string(m.bytes_received));
+      el(10, "elected", std::to_string(m.elected));
+      el(10, "route", m.route);
+      el(10, "redirect", m.redirect);
+      el(10, "busy", std::to_string(m.busy));
+      el(10, "lbset", std::to_string(m.lbset));
+      el(10, "retry", std::to_string(m.retry_us / 1000000));
+      out += "        </httpd:worker>\n";
+    }
+    out += "      </httpd:workers>\n    </httpd:balancer>\n";
+  }
+  out += "  </httpd:balancers>\n</httpd:manager>\n";
+  return out;
+}
+
+namespace {
+
+// Writes one JSON object's members, with the commas between them.
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
+  void close() { out_ += '}'; }
+
+  JsonObject& str(const char* key, std::string_view v) {
+    name(key);
+    append_json_string(out_, v);
+    return *this;
+  }
+  JsonObject& num(const char* key, std::int64_t v) {
+    name(key);
+    append_int(out_, v);
+    return *this;
+  }
+  JsonObject& unum(const char* key, std::uint64_t v) {
+    name(key);
+    append_uint(out_, v);
+    return *this;
+  }
+  JsonObject& boolean(const char* key, bool v) {
+    name(key);
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  // The member's value is written next, by the caller.
+  std::string& name(const char* key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += key;
+    out_ += "\":";
+    return out_;
+  }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+// "[item,item,...]", each item written by `write(out, item)`.
+template <class T, class Write>
+void append_array(std::string& out, const std::vector<T>& items, Write write) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    write(out, items[i]);
+  }
+  out += ']';
+}
+
+void change_json(std::string& out, const FieldChange& c) {
+  JsonObject o(out);
+  o.str("field", c.field).str("config", c.before).str("now", c.after);
+  o.close();
+}
+
+void member_json(std::string& out, const MemberSnapshot& m, bool with_health_checks) {
+  JsonObject o(out);
+  o.str("name", m.name).str("route", m.route).str("redirect", m.redirect);
+  o.boolean("usable", is_usable(m.status));
+  o.name("status");
+  JsonObject flags(out);
+  for (const Flag& f : kFlags) flags.boolean(f.json_name, (m.status & f.bit) != 0);
+  flags.close();
+  append_loadfactor(o.name("loadfactor"), m.weight);
+  o.num("lbset", m.lbset).num("busy", m.busy).unum("elected", m.elected);
+  o.unum("sticky", m.sticky).unum("faults", m.faults).num("retries", m.retries);
+  o.unum("bytes_sent", m.bytes_sent).unum("bytes_received", m.bytes_received);
+  o.num("error_time_us", m.error_time_us).num("retry_us", m.retry_us);
+  o.str("status_text", status_text(m.status));
+  o.name("latency");
+  JsonObject lat(out);
+  for (auto [key, us] :
+       {std::pair{"ewma_ms", m.latency_ewma_us}, std::pair{"estimate_ms", m.latency_estimate_us}}) {
+    if (us > 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(us) / 1000.0);
+      lat.name(key) += buf;
+    } else {
+      lat.name(key) += "null";
+    }
+  }
+  lat.unum("sum_us", m.latency_sum_us).unum("count", m.latency_count);
+  lat.close();
+  o.boolean("added", m.added);
+  append_array(o.name("differs"), m.differs, change_json);
+  o.num("lbstatus", m.lbstatus);
+  if (with_health_checks) {
+    o.name("health_check");
+    JsonObject hc(out);
+    hc.str("method", m.settings.hc_method).num("interval_ms", m.settings.hc_interval_ms);
+    hc.num("passes", m.settings.hc_passes).num("fails", m.settings.hc_fails);
+    hc.str("uri", m.settings.hc_uri).str("expr", m.settings.hc_expr);
+    hc.close();
+  }
+  o.close();
+}
+
+void balancer_json(std::string& out, const BalancerSnapshot& b, bool with_health_checks) {
+  JsonObject o(out);
+  o.str("name", b.name).str("lbmethod", b.lbmethod);
+  o.name("sticky");
+  JsonObject sticky(out);
+  sticky.str("cookie", b.sticky_cookie).str("path", b.sticky_path);
+  sticky.str("separator", b.sticky_separator ? std::string(1, b.sticky_separator) : "");
+  sticky.close();
+  o.boolean("nofailover", b.nofailover).boolean("forcerecovery", b.forcerecovery);
+  o.num("maxattempts", b.max_attempts).num("timeout_us", b.timeout_us);
+  o.unum("unavailable", b.unavailable);
+  o.str("nonce", b.nonce).boolean("persist", b.persist).unum("edits", b.edits);
+  o.unum("free_slots", b.free_slots);
+  append_array(o.name("differs"), b.differs, change_json);
+  append_array(o.name("removed"), b.removed,
+               [](std::string& to, const std::string& name) { append_json_string(to, name); });
+  append_array(o.name("members"), b.members, [&](std::string& to, const MemberSnapshot& m) {
+    member_json(to, m, with_health_checks);
+  });
+  o.close();
+}
+
+}  // namespace
+
+std::string render_json(const ManagerSnapshot& snap) {
+  std::string out;
+  JsonObject o(out);
+  o.str("schema", "isbalancer.manager/1").str("server", snap.server).num("time_us", snap.now_us);
+  append_array(o.name("balancers"), snap.balancers,
+               [&](std::string& to, const BalancerSnapshot& b) {
+                 balancer_json(to, b, snap.health_checks);
+               });
+  o.close();
+  out += '\n';
+  return out;
+}
+
+std::string render_prometheus(const ManagerSnapshot& snap) {
+  std::string out;
+  struct Metric {
+    const char* name;
+    const char* type;
+    const char* help;
+  };
+  auto header = [&out](const Metric& m) {
+    out += "# HELP ";
+    out += m.name;
+    out += ' ';
+    out += m.help;
+    out += "\n# TYPE ";
+    out += m.name;
+    out += ' ';
+    out += m.type;
+    out += '\n';
+  };
+  auto member_labels = [&out](const BalancerSnapshot& b, const MemberSnapshot& m) {
+    out += "{balancer=";
+    append_label(out, short_balancer_name(b.name));
+    out += ",member=";
+    append_label(out, m.name);
+    out += ",route=";
+    append_label(out, m.route);
+    out += "} ";
+  };
+  auto member_metric = [&](const Metric& metric, auto value_of) {
+    header(metric);
+    for (const BalancerSnapshot& b : snap.balancers) {
+      for (const MemberSnapshot& m : b.members) {
+        out += metric.name;
+        member_labels(b, m);
+        out += value_of(m);
+        out += '\n';
+      }
+    }
+  };
+  auto num = [](auto v) {
+    std::string s;
+    if constexpr (std::is_signed_v<decltype(v)>) {
+      append_int(s, v);
+    } else {
+      append_uint(s, v);
+    }
+    return s;
+  };
+  auto seconds = [](std::int64_t us) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(us) / 1e6);
+    return std::string(buf);
+  };
+  member_metric(
+      {"isbalancer_member_up", "gauge", "1 if the member can take requests, else 0."},
+      [&](const MemberSnapshot& m) { return std::string(is_usable(m.status) ? "1" : "0"); });
+  member_metric({"isbalancer_member_busy", "gauge", "Requests in flight on the member."},
+                [&](const MemberSnapshot& m) { return num(m.busy); });
+  member_metric({"isbalancer_member_weight", "gauge", "The member's loadfactor."},
+                [&](const MemberSnapshot& m) {
+                  std::string s;
+                  append_loadfactor(s, m.weight);
+                  return s;
+                });
+  member_metric({"isbalancer_member_elected_total", "counter",
+                 "Requests sent to the member (new sessions and sticky)."},
+                [&](const MemberSnapshot& m) { return num(m.elected); });
+  member_metric({"isbalancer_member_sticky_total", "counter",
+                 "Requests sent to the member because they carried its route."},
+                [&](const MemberSnapshot& m) { return num(m.sticky); });
+  member_metric({"isbalancer_member_faults_total", "counter",
+                 "Times failonstatus or failontimeout put the member into error."},
+                [&](const MemberSnapshot& m) { return num(m.faults); });
+  member_metric({"isbalancer_member_sent_bytes_total", "counter", "Bytes sent to the member."},
+                [&](const MemberSnapshot& m) { return num(m.bytes_sent); });
+  member_metric(
+      {"isbalancer_member_received_bytes_total", "counter", "Bytes received from the member."},
+      [&](const MemberSnapshot& m) { return num(m.bytes_received); });
+  member_metric({"isbalancer_member_latency_ewma_seconds", "gauge",
+                 "Moving average (weight 1/8) of the time from the pick to the end of the "
+                 "proxied exchange; 0 before the first request."},
+                [&](const MemberSnapshot& m) { return seconds(m.latency_ewma_us); });
+  member_metric({"isbalancer_member_latency_estimate_seconds", "gauge",
+                 "The peak-sensitive latency estimate lbmethod=bylatency ranks members by, "
+                 "decayed to now; 0 before the first request."},
+                [&](const MemberSnapshot& m) { return seconds(m.latency_estimate_us); });
+  header({"isbalancer_member_latency_seconds", "summary",
+          "Time from the pick to the end of the proxied exchange."});
+  for (const BalancerSnapshot& b : snap.balancers) {
+    for (const MemberSnapshot& m : b.members) {
+      out += "isbalancer_member_latency_seconds_sum";
+      member_labels(b, m);
+      out += seconds(static_cast<std::int64_t>(m.latency_sum_us));
+      out += "\nisbalancer_member_latency_seconds_count";
+      member_labels(b, m);
+      append_uint(out, m.latency_count);
+      out += '\n';
+    }
+  }
+  auto balancer_metric = [&](const Metric& metric, auto value_of) {
+    header(metric);
+    for (const BalancerSnapshot& b : snap.balancers) {
+      out += metric.name;
+      out += "{balancer=";
+      append_label(out, short_balancer_name(b.name));
+      out += "} ";
+      append_uint(out, value_of(b));
+      out += '\n';
+    }
+  };
+  balancer_metric({"isbalancer_balancer_edits_total", "counter",
+                   "balancer-manager edits applied to the balancer."},
+                  [](const BalancerSnapshot& b) { return b.edits; });
+  balancer_metric({"isbalancer_balancer_unavailable_total", "counter",
+                   "Requests answered 503 because no member could take them."},
+                  [](const BalancerSnapshot& b) { return b.unavailable; });
+  return out;
+}
+
+}  // namespace isb

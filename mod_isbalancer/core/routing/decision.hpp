@@ -1,0 +1,99 @@
+// The routing decision for one request to a balancer: sticky route first, then
+// the balancing method. This is the whole of what stock mod_proxy_balancer's
+// pre_request hook decides, without its locks: every shared update is atomic.
+//
+//   1. forcerecovery: if every member is in error, put them all back;
+//   2. a route in the URL (path name) or Cookie (cookie name) picks the member
+//      with that route (or its redirect); that hit is charged to the weights;
+//   3. a route whose members are all down, with nofailover, is refused (503);
+//   4. otherwise the selector picks among the eligible candidates.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "core/policy/selector.hpp"
+#include "core/routing/eligibility.hpp"
+#include "core/routing/sticky.hpp"
+
+namespace isb {
+
+struct BalancerPolicy {
+  StickyConfig sticky;
+  bool nofailover = false;    // stickysession route down -> 503 instead of rebalancing
+  bool forcerecovery = true;  // all members in error -> force them back
+  const Selector* selector = nullptr;
+};
+
+struct RequestView {
+  std::string_view url;            // "balancer://name/path;params" (and "?query" with nocanon)
+  std::string_view query;          // the query string without '?' (r->args); may be empty
+  std::string_view cookie_header;  // empty if none
+  std::int64_t now = 0;            // µs, from the caller's clock
+};
+
+enum class Outcome {
+  kSticky,      // the session's own member (or its redirect)
+  kBalanced,    // chosen by the selector
+  kRouteDown,   // nofailover and the session's members are all unusable: 503
+  kNoneUsable,  // no member can take the request: 503 (caller may wait and retry)
+};
+
+struct Decision {
+  Outcome outcome = Outcome::kNoneUsable;
+  std::size_t member = kNoMember;
+  std::optional<SessionRoute> session;  // the route the client sent, if any
+  bool route_changed = false;           // BALANCER_ROUTE_CHANGED
+  bool forced_recovery = false;
+};
+
+// Step 4 alone: the selector's pick among the eligible candidates. Used again by
+// callers that wait for a member to come back (the balancer `timeout`).
+template <MemberTable T>
+Decision balance(T& t, const BalancerPolicy& policy, const RequestView& req,
+                 std::span<Candidate> scratch, Decision d = {}) noexcept {
+  std::size_t n = collect_candidates(t, req.now, scratch);
+  if (n == 0) {
+    d.outcome = Outcome::kNoneUsable;
+    d.member = kNoMember;
+    return d;
+  }
+  std::size_t pos = policy.selector->pick(scratch.first(n), req.now);
+  d.outcome = Outcome::kBalanced;
+  d.member = scratch[pos].index;
+  // Stock marks every balanced request of a sticky balancer as a route change:
+  // the client either had no route or its route could not be served.
+  d.route_changed = !policy.sticky.cookie_name.empty();
+  t.counters(d.member).elected.fetch_add(1, std::memory_order_relaxed);
+  return d;
+}
+
+// Contract: `scratch` has room for t.size() entries; policy.selector is set.
+template <MemberTable T>
+Decision decide(T& t, const BalancerPolicy& policy, const RequestView& req,
+                std::span<Candidate> scratch) noexcept {
+  Decision d;
+  d.forced_recovery = force_recovery_if_all_failed(t, req.now, policy.forcerecovery);
+  d.session = find_session_route(policy.sticky, req.url, req.query, req.cookie_header);
+  if (d.session) {
+    std::size_t m = find_route_member(t, d.session->route, req.now);
+    if (m != kNoMember) {
+      d.outcome = Outcome::kSticky;
+      d.member = m;
+      d.route_changed = t.route(m) != d.session->route;
+      charge_sticky(t, t.counters(m));
+      t.counters(m).elected.fetch_add(1, std::memory_order_relaxed);
+      t.counters(m).sticky.fetch_add(1, std::memory_order_relaxed);
+      return d;
+    }
+    if (policy.nofailover && has_route(t, d.session->route)) {
+      d.outcome = Outcome::kRouteDown;
+      return d;
+    }
+  }
+  return balance(t, policy, req, scratch, std::move(d));
+}
+
+}  // namespace isb

@@ -1,0 +1,217 @@
+// Who may take a request: error retry, lbset tiers, hot spares and hot standbys,
+// drain, forced recovery, and the lookup of a sticky route.
+//
+// The rules are stock mod_proxy_balancer's (proxy_util.c,
+// ap_proxy_balancer_get_best_worker), restated:
+//   - lbsets are tried in ascending order; the first that yields a candidate wins;
+//   - in an lbset, usable members that are neither spare (R) nor standby (H) are
+//     candidates; a draining (N) one is skipped and counts as unusable;
+//   - usable spares stand in, in order, for as many members as were unusable;
+//   - only when that leaves no candidate are the usable standbys the candidates;
+//   - a member in error (E) becomes usable again once its retry interval has
+//     passed (never when stopped, S; at once when it ignores errors, I).
+//
+// Everything is a template over MemberTable, so the httpd layer reads shared
+// memory directly and tests use plain structs. Nothing here allocates: callers
+// pass a scratch span with room for every member.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "core/member/member_table.hpp"
+#include "core/member/status.hpp"
+#include "core/policy/selector.hpp"
+
+namespace isb {
+
+// Clears the error state of member `i` if its retry interval has passed at `now`
+// (µs). Returns whether the member is usable afterwards.
+template <MemberTable T>
+bool recover_if_due(T& t, std::size_t i, std::int64_t now) noexcept {
+  std::uint32_t st = t.status(i);
+  if (is_usable(st)) return true;
+  if ((st & kInError) == 0 || (st & kStopped) != 0) return false;
+  if ((st & kIgnoreErrors) != 0 || now > t.error_time(i) + t.retry_interval(i)) {
+    t.clear_error(i);
+    return is_usable(t.status(i));
+  }
+  return false;
+}
+
+// forcerecovery: when every member is in error, put them all back into service
+// rather than answer 503 until the first retry interval ends. Returns whether it
+// had to force.
+template <MemberTable T>
+bool force_recovery_if_all_failed(T& t, std::int64_t now, bool forcerecovery) noexcept {
+  const std::size_t n = t.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if ((t.status(i) & kInError) == 0) return false;
+    recover_if_due(t, i, now);
+    if ((t.status(i) & kInError) == 0) return false;
+  }
+  if (!forcerecovery || n == 0) return false;
+  for (std::size_t i = 0; i < n; ++i) t.clear_error(i);
+  return true;
+}
+
+template <MemberTable T>
+Candidate make_candidate(T& t, std::size_t i) noexcept {
+  return Candidate{static_cast<std::uint32_t>(i), static_cast<std::int64_t>(t.weight(i)),
+                   static_cast<std::uint64_t>(t.traffic(i)), &t.counters(i)};
+}
+
+// Fills `out` with the candidates for a new (non-sticky) request and returns how
+// many there are. `out` must have room for t.size() entries.
+template <MemberTable T>
+std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out) noexcept {
+  const std::size_t n = t.size();
+  int lbset = 0;
+  int max_lbset = 0;
+  for (std::size_t i = 0; i < n; ++i) max_lbset = std::max(max_lbset, static_cast<int>(t.lbset(i)));
+  for (; lbset <= max_lbset; ++lbset) {
+    std::size_t count = 0;
+    std::size_t unusable = 0;
+    bool have_reserve = false;  // a usable spare or standby in this lbset
+    for (std::size_t i = 0; i < n; ++i) {
+      if (t.lbset(i) != lbset) continue;
+      std::uint32_t st = t.status(i);
+      const bool reserve = (st & (kHotSpare | kHotStandby)) != 0;
+      if ((st & kDrain) != 0) {
+        if (!reserve) ++unusable;
+        continue;
+      }
+      const bool usable = recover_if_due(t, i, now);
+      if (reserve) {
+        have_reserve = have_reserve || usable;
+      } else if (usable) {
+        out[count++] = make_candidate(t, i);
+      } else {
+        ++unusable;
+      }
+    }
+    if (have_reserve) {
+      // Spares replace unusable members one for one, in configuration order.
+      for (std::size_t i = 0; i < n && unusable > 0; ++i) {
+        std::uint32_t st = t.status(i);
+        if (t.lbset(i) != lbset || (st & kHotSpare) == 0 || (st & kDrain) != 0 || !is_usable(st)) {
+          continue;
+        }
+        out[count++] = make_candidate(t, i);
+        --unusable;
+      }
+      if (count == 0) {
+        for (std::size_t i = 0; i < n; ++i) {
+          std::uint32_t st = t.status(i);
+          if (t.lbset(i) != lbset || (st & kHotSpare) != 0 || (st & kHotStandby) == 0 ||
+              (st & kDrain) != 0 || !is_usable(st)) {
+            continue;
+          }
+          out[count++] = make_candidate(t, i);
+        }
+      }
+    }
+    if (count > 0) return count;
+  }
+  return 0;
+}
+
+// Charges a sticky hit to `chosen` the way stock does for byrequests: every
+// usable member earns its weight and the chosen one pays the total, so sticky
+// traffic counts towards the weighted shares.
+template <MemberTable T>
+void charge_sticky(T& t, MemberCounters& chosen) noexcept {
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (!is_usable(t.status(i))) continue;
+    const auto w = static_cast<std::int64_t>(t.weight(i));
+    t.counters(i).lbstatus.fetch_add(w, std::memory_order_relaxed);
+    total += w;
+  }
+  chosen.lbstatus.fetch_sub(total, std::memory_order_relaxed);
+}
+
+inline constexpr std::size_t kNoMember = static_cast<std::size_t>(-1);
+
+namespace detail {
+
+// Routes already explored by one lookup, by the index of the first member that
+// carries each (a route's id). Lookups in balancers of more members than this
+// holds bits for stop after as many explorations as there are members.
+struct ExploredRoutes {
+  // Cleared on first use only: most lookups find their member without a redirect.
+  std::array<std::uint64_t, 64> bits;  // 4096 members
+  bool cleared = false;
+  std::size_t budget = 0;  // explorations left: at most one per route
+
+  bool first_visit(std::size_t id) noexcept {
+    if (budget == 0) return false;
+    --budget;
+    if (id >= bits.size() * 64) return true;
+    if (!cleared) {
+      bits.fill(0);
+      cleared = true;
+    }
+    std::uint64_t& word = bits[id / 64];
+    const std::uint64_t bit = std::uint64_t{1} << (id % 64);
+    if ((word & bit) != 0) return false;
+    word |= bit;
+    return true;
+  }
+};
+
+template <MemberTable T>
+std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
+                              ExploredRoutes& explored, bool redirected) noexcept {
+  const std::size_t n = t.size();
+  std::size_t id = 0;
+  while (id < n && (t.route(id).empty() || t.route(id) != route)) ++id;
+  // The route a request carries is not marked: a cycle back to it explores it
+  // once more, and the common lookup, without a redirect, touches no bits.
+  if (id == n || (redirected && !explored.first_visit(id))) return kNoMember;
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool want_standby = pass == 1;
+    for (std::size_t i = id; i < n; ++i) {
+      if (((t.status(i) & kHotStandby) != 0) != want_standby) continue;
+      std::string_view r = t.route(i);
+      if (r.empty() || r != route) continue;
+      if (recover_if_due(t, i, now)) return i;
+      std::string_view redirect = t.redirect(i);
+      if (!redirect.empty()) {
+        std::size_t j = find_route_member(t, redirect, now, explored, true);
+        if (j != kNoMember) return j;
+      }
+    }
+  }
+  return kNoMember;
+}
+
+}  // namespace detail
+
+// The member that serves sticky route `route`: a usable member with that route
+// (non-standby members first, then standbys), retrying one in error if due; if it
+// is unusable and names a `redirect` route, the member serving that route, found
+// the same way. Each route is explored at most once per lookup, so a lookup
+// costs at most (routes x members) reads whatever the redirect graph (a cycle of
+// routes whose members are all down used to cost exponential time: stock has the
+// same flaw). kNoMember when there is none.
+template <MemberTable T>
+std::size_t find_route_member(T& t, std::string_view route, std::int64_t now) noexcept {
+  detail::ExploredRoutes explored;
+  explored.budget = t.size();
+  return detail::find_route_member(t, route, now, explored, false);
+}
+
+// Whether any member carries `route`, usable or not (nofailover's test).
+template <MemberTable T>
+bool has_route(const T& t, std::string_view route) noexcept {
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (!t.route(i).empty() && t.route(i) == route) return true;
+  }
+  return false;
+}
+
+}  // namespace isb
