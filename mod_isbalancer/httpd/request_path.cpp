@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "canon.hpp"
+#include "core/health/passive.hpp"
 #include "core/routing/decision.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
@@ -227,16 +228,9 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
       bcounters.unavailable.fetch_add(1, std::memory_order_relaxed);
       return HTTP_SERVICE_UNAVAILABLE;
     }
-    // The balancer `timeout`: wait for a member to come back, in 100 steps.
-    if (d.outcome == Outcome::kNoneUsable && b->s->timeout > 0 && n > 0) {
-      const apr_interval_time_t step = b->s->timeout / 100 > 0 ? b->s->timeout / 100 : 1;
-      for (apr_interval_time_t waited = 0; waited < b->s->timeout; waited += step) {
-        apr_sleep(step);
-        req.now = apr_time_now();
-        d = balance(table, policy, req, {scratch, n}, std::move(d));
-        if (d.outcome == Outcome::kBalanced) break;
-      }
-    }
+    d = wait_for_member(
+        table, policy, req, {scratch, n}, std::move(d), b->s->timeout,
+        [](std::int64_t us) { apr_sleep(us); }, [] { return apr_time_now(); });
     if (d.outcome == Outcome::kNoneUsable) {
       ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                     n ? ISB_LOGNO(00011) "%s: all members are unusable (disabled, stopped or in "
@@ -302,25 +296,30 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
     const apr_time_t now = apr_time_now();
     record_latency(counters, now - attempt->picked, now);
   }
-  if ((worker->s->status & PROXY_WORKER_IGNORE_ERRORS) != 0) return OK;
+  PassiveHealth health;
   if (balancer->errstatuses != nullptr) {
-    const int* codes = reinterpret_cast<const int*>(balancer->errstatuses->elts);
-    for (int i = 0; i < balancer->errstatuses->nelts; ++i) {
-      if (r->status != codes[i]) continue;
+    health.fail_statuses = {reinterpret_cast<const int*>(balancer->errstatuses->elts),
+                            static_cast<std::size_t>(balancer->errstatuses->nelts)};
+  }
+  health.fail_on_timeout = balancer->failontimeout != 0;
+  const Response response{r->status, apr_table_get(r->notes, "proxy_timedout") != nullptr};
+  switch (judge_response(health, worker->s->status, response)) {
+    case Fault::kNone:
+      break;
+    case Fault::kStatus:
       mark_in_error(worker, counters);
       ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                     ISB_LOGNO(00012) "%s: member %s put into error: status %d is listed in "
                                      "failonstatus",
-                    balancer->s->name, worker->s->name_ex, codes[i]);
-      return OK;
-    }
-  }
-  if (balancer->failontimeout && apr_table_get(r->notes, "proxy_timedout") != nullptr) {
-    mark_in_error(worker, counters);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  ISB_LOGNO(00013) "%s: member %s put into error: it timed out and "
-                                   "failontimeout is On",
-                  balancer->s->name, worker->s->name_ex);
+                    balancer->s->name, worker->s->name_ex, r->status);
+      break;
+    case Fault::kTimeout:
+      mark_in_error(worker, counters);
+      ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                    ISB_LOGNO(00013) "%s: member %s put into error: it timed out and "
+                                     "failontimeout is On",
+                    balancer->s->name, worker->s->name_ex);
+      break;
   }
   return OK;
 }

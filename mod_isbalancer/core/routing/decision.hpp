@@ -9,6 +9,7 @@
 //   4. otherwise the selector picks among the eligible candidates.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -67,6 +68,27 @@ Decision balance(T& t, const BalancerPolicy& policy, const RequestView& req,
   // the client either had no route or its route could not be served.
   d.route_changed = !policy.sticky.cookie_name.empty();
   t.counters(d.member).elected.fetch_add(1, std::memory_order_relaxed);
+  return d;
+}
+
+// The balancer `timeout`: when `d` found no usable member, wait up to `timeout_us`
+// for one to come back, looking again after each of 100 equal steps (at least
+// 1 µs each). `sleep(us)` waits; `clock()` returns the time in µs, which becomes
+// req.now. Nothing shared is written while waiting (stock set the balancer's
+// shared timeout to 0 as a recursion guard). Returns `d` unchanged when there is
+// nothing to wait for: a member was found, no timeout, or no members at all.
+template <MemberTable T, class Sleep, class Clock>
+Decision wait_for_member(T& t, const BalancerPolicy& policy, RequestView& req,
+                         std::span<Candidate> scratch, Decision d, std::int64_t timeout_us,
+                         Sleep&& sleep, Clock&& clock) noexcept {
+  if (d.outcome != Outcome::kNoneUsable || timeout_us <= 0 || t.size() == 0) return d;
+  const std::int64_t step = std::max<std::int64_t>(timeout_us / 100, 1);
+  for (std::int64_t waited = 0; waited < timeout_us; waited += step) {
+    sleep(step);
+    req.now = clock();
+    d = balance(t, policy, req, scratch, std::move(d));
+    if (d.outcome == Outcome::kBalanced) break;
+  }
   return d;
 }
 

@@ -137,3 +137,79 @@ TEST_CASE("no members at all", "[decision]") {
   Decision d = decide(t, policy, RequestView{"balancer://c/", {}, "", 0}, scratch);
   CHECK(d.outcome == Outcome::kNoneUsable);
 }
+
+TEST_CASE("timeout: waits in 100 steps until a member's retry interval ends",
+          "[decision][timeout]") {
+  Fixture f;
+  for (std::size_t i = 0; i < f.t.size(); ++i) {
+    f.t[i].status |= kInError;
+    f.t[i].error_time = 0;
+    f.t[i].retry = 1'000'000;  // usable again after 1 s
+  }
+  f.t[1].retry = 350'000;  // b first, after 0.35 s
+  f.policy.forcerecovery = false;
+  RequestView req{"balancer://c/", {}, "", 0};
+  Decision d = decide(f.t, f.policy, req, f.scratch);
+  REQUIRE(d.outcome == Outcome::kNoneUsable);
+
+  std::int64_t clock = 0;
+  std::vector<std::int64_t> sleeps;
+  d = wait_for_member(
+      f.t, f.policy, req, f.scratch, std::move(d), 2'000'000,
+      [&](std::int64_t us) {
+        sleeps.push_back(us);
+        clock += us;
+      },
+      [&] { return clock; });
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(d.member == 1);
+  // Steps of 2 s / 100 = 20 ms; b is due once now > 350 ms, at the 18th step (360 ms).
+  CHECK(sleeps == std::vector<std::int64_t>(18, 20'000));
+  CHECK(req.now == 360'000);
+  CHECK(f.t[1].retries == 1);
+}
+
+TEST_CASE("timeout: gives up after the whole timeout, and never waits without one",
+          "[decision][timeout]") {
+  Fixture f;
+  for (std::size_t i = 0; i < f.t.size(); ++i) f.t[i].status |= kStopped;
+  RequestView req{"balancer://c/", {}, "", 0};
+  std::int64_t clock = 0;
+  int sleeps = 0;
+  auto sleep = [&](std::int64_t us) {
+    ++sleeps;
+    clock += us;
+  };
+  auto now = [&] { return clock; };
+
+  Decision d = decide(f.t, f.policy, req, f.scratch);
+  d = wait_for_member(f.t, f.policy, req, f.scratch, std::move(d), 1000, sleep, now);
+  CHECK(d.outcome == Outcome::kNoneUsable);
+  CHECK(sleeps == 100);  // steps of 10 µs
+  CHECK(clock == 1000);
+
+  // A step is at least 1 µs: 150 µs take 150 of them.
+  sleeps = 0;
+  clock = 0;
+  d = wait_for_member(f.t, f.policy, req, f.scratch, std::move(d), 150, sleep, now);
+  CHECK(d.outcome == Outcome::kNoneUsable);
+  CHECK(sleeps == 150);
+  CHECK(clock == 150);
+
+  sleeps = 0;
+  d = wait_for_member(f.t, f.policy, req, f.scratch, std::move(d), 0, sleep, now);
+  CHECK(d.outcome == Outcome::kNoneUsable);
+  CHECK(sleeps == 0);
+
+  f.t[0].status &= ~static_cast<std::uint32_t>(kStopped);  // a member is usable: no wait
+  d = decide(f.t, f.policy, req, f.scratch);
+  d = wait_for_member(f.t, f.policy, req, f.scratch, std::move(d), 1'000'000, sleep, now);
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(sleeps == 0);
+
+  FakeTable empty;  // no members: nothing to wait for
+  std::vector<Candidate> none(1);
+  d = wait_for_member(empty, f.policy, req, none, Decision{}, 1'000'000, sleep, now);
+  CHECK(d.outcome == Outcome::kNoneUsable);
+  CHECK(sleeps == 0);
+}
