@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   if (auto r = isb::route_of(rest, separator)) {
-    require(inside(*r, rest) && !r->empty() && r->size() <= isb::kMaxRoute);
+    require(inside(*r, rest) && !r->empty() && r->size() <= isb::kMaxRouteChars);
     for (char c : *r) require(c > 0x20 && c < 0x7f);
   }
   isb::StickyConfig cfg{"JSESSIONID", "jsessionid", separator, semicolon, any_case};
@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto s = isb::find_session_route(cfg, url, url, cookie)) {
     require(inside(s->route, url) || inside(s->route, cookie));
     require(s->sticky_name == "JSESSIONID" || s->sticky_name == "jsessionid");
-    require(!s->route.empty() && s->route.size() <= isb::kMaxRoute);
+    require(!s->route.empty() && s->route.size() <= isb::kMaxRouteChars);
   }
   return 0;
 }

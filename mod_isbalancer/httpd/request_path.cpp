@@ -23,18 +23,13 @@ namespace {
 
 constexpr std::string_view kPrefix = BALANCER_PREFIX;  // "balancer://"
 
-// The lbmethod providers mod_proxy looks up for `ProxySet lbmethod=`. `context`
-// carries the core selector; `finder` is the stock entry point for callers that
-// want a pick without the rest of the request path.
+// The lbmethod providers mod_proxy looks up for `ProxySet lbmethod=`, one per
+// core selector, filled in by register_lbmethods. `context` carries the core
+// selector; `finder` is the stock entry point for callers that want a pick
+// without the rest of the request path.
 proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept;
 
-std::array<proxy_balancer_method, 5> g_methods = {{
-    {"byrequests", &find_best, nullptr, nullptr, nullptr, nullptr},
-    {"bybusyness", &find_best, nullptr, nullptr, nullptr, nullptr},
-    {"bytraffic", &find_best, nullptr, nullptr, nullptr, nullptr},
-    {"leastrequest", &find_best, nullptr, nullptr, nullptr, nullptr},
-    {"bylatency", &find_best, nullptr, nullptr, nullptr, nullptr},
-}};
+std::array<proxy_balancer_method, kSelectorCount> g_methods{};
 
 const Selector* selector_of(const proxy_balancer* b, const BalancerCounters& counters) noexcept {
   // A balancer-manager edit names the method in shared memory, for every child.
@@ -152,8 +147,11 @@ proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept {
 }  // namespace
 
 void register_lbmethods(apr_pool_t* p) noexcept {
-  for (auto& m : g_methods) {
-    m.context = const_cast<Selector*>(find_selector(m.name));
+  for (std::size_t i = 0; i < g_methods.size(); ++i) {
+    proxy_balancer_method& m = g_methods[i];
+    m.name = selector_names()[i].data();
+    m.finder = &find_best;
+    m.context = const_cast<Selector*>(selector_at(i));
     ap_register_provider(p, PROXY_LBMETHOD, m.name, "0", &m);
   }
 }

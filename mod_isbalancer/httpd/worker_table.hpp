@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/member/limits.hpp"
 #include "core/member/member_table.hpp"
 #include "core/member/status.hpp"
 #include "core/shm/shared_state.hpp"
@@ -23,6 +24,13 @@ static_assert(kInitialized == PROXY_WORKER_INITIALIZED &&
                   kHotSpare == PROXY_WORKER_HOT_SPARE &&
                   kNotUsable == PROXY_WORKER_NOT_USABLE_BITMAP,
               "core status bits must equal mod_proxy's");
+static_assert(sizeof(proxy_worker_shared::route) == kMaxRouteChars + 1 &&
+                  sizeof(proxy_worker_shared::redirect) == kMaxRouteChars + 1 &&
+                  sizeof(proxy_balancer_shared::sticky) == kMaxStickyChars + 1 &&
+                  sizeof(proxy_worker_shared::name_ex) > kMaxMemberUrlChars &&
+                  sizeof(proxy_worker_shared::hcuri) == kMaxHcUriChars + 1 &&
+                  sizeof(proxy_worker_shared::hcexpr) == kMaxHcExprChars + 1,
+              "core/member/limits.hpp must match mod_proxy's field sizes");
 
 // A bounded view of a fixed-size char field.
 template <std::size_t N>

@@ -163,31 +163,10 @@ bool valid_member_url(std::string_view url) {
   return port.empty() || parse_int(port, 1, 65535).has_value();
 }
 
-struct FlagName {
-  std::uint32_t bit;
-  char letter;
-};
-// Stock's letters, in the order its page lists them.
-constexpr std::array<FlagName, 12> kLetters = {{
-    {kInitialized, 'O'},
-    {kIgnoreErrors, 'I'},
-    {kDrain, 'N'},
-    {kGeneric, 'G'},
-    {kInShutdown, 'U'},
-    {kDisabled, 'D'},
-    {kStopped, 'S'},
-    {kInError, 'E'},
-    {kHotStandby, 'H'},
-    {kFree, 'F'},
-    {kHotSpare, 'R'},
-    {kHcFail, 'C'},
-}};
-
 std::optional<std::uint32_t> admin_bit(char letter) {
-  for (const auto& f : kLetters) {
-    if (f.letter == letter && (f.bit & kAdminBits) != 0) return f.bit;
-  }
-  return std::nullopt;
+  const StatusFlag* f = find_status_flag(letter);
+  if (f == nullptr || (f->bit & kAdminBits) == 0) return std::nullopt;
+  return f->bit;
 }
 
 // --- JSON -------------------------------------------------------------------------
@@ -562,7 +541,7 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
 
 std::string status_letters(std::uint32_t status) {
   std::string out;
-  for (const auto& f : kLetters) {
+  for (const StatusFlag& f : kStatusFlags) {
     if ((status & f.bit) != 0) out += f.letter;
   }
   return out;
@@ -623,7 +602,7 @@ std::vector<FormField> edit_fields(const MemberSettings& a, const MemberSettings
   if (a.lbset != b.lbset) out.push_back({"w_ls", std::to_string(b.lbset)});
   if (a.route != b.route) out.push_back({"w_wr", b.route});
   if (a.redirect != b.redirect) out.push_back({"w_rr", b.redirect});
-  for (const auto& f : kLetters) {
+  for (const StatusFlag& f : kStatusFlags) {
     if ((f.bit & kAdminBits) == 0 || ((a.status ^ b.status) & f.bit) == 0) continue;
     out.push_back({std::string("w_status_") + f.letter, (b.status & f.bit) != 0 ? "1" : "0"});
   }

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/member/limits.hpp"
 #include "core/member/status.hpp"
 
 namespace isb {
@@ -23,17 +24,6 @@ namespace isb {
 // as a whole.
 inline constexpr std::size_t kMaxEditBytes = 8192;
 inline constexpr std::size_t kMaxEditFields = 64;
-inline constexpr std::size_t kMaxRouteChars = 63;   // mod_proxy's route[64]
-inline constexpr std::size_t kMaxStickyChars = 63;  // mod_proxy's sticky[64]
-inline constexpr std::size_t kMaxMemberUrlChars = 255;
-inline constexpr std::size_t kMaxHcUriChars = 63;   // mod_proxy's hcuri[64]
-inline constexpr std::size_t kMaxHcExprChars = 15;  // mod_proxy's hcexpr[16]
-
-// The status flags an operator may set or clear; the others (E, O, U, ...) are
-// the balancer's own.
-inline constexpr std::uint32_t kAdminBits =
-    kIgnoreErrors | kDrain | kDisabled | kHotStandby | kHotSpare | kStopped | kHcFail;
-
 struct FormField {
   std::string name;
   std::string value;

@@ -13,27 +13,6 @@
 namespace isb {
 namespace {
 
-struct Flag {
-  std::uint32_t bit;
-  const char* stock_name;  // as stock's page prints it
-  const char* json_name;
-};
-
-constexpr std::array<Flag, 12> kFlags = {{
-    {kInitialized, "Init ", "initialized"},
-    {kIgnoreErrors, "Ign ", "ignore_errors"},
-    {kDrain, "Drn ", "drain"},
-    {kGeneric, "Gen ", "generic"},
-    {kInShutdown, "Shut ", "shutdown"},
-    {kDisabled, "Dis ", "disabled"},
-    {kStopped, "Stop ", "stopped"},
-    {kInError, "Err ", "error"},
-    {kHotStandby, "Stby ", "hot_standby"},
-    {kHotSpare, "Spar ", "hot_spare"},
-    {kFree, "Free ", "free"},
-    {kHcFail, "HcFl ", "hcheck_failed"},
-}};
-
 void append_int(std::string& out, std::int64_t v) {
   char buf[24];
   int n = std::snprintf(buf, sizeof buf, "%" PRId64, v);
@@ -44,16 +23,6 @@ void append_uint(std::string& out, std::uint64_t v) {
   char buf[24];
   int n = std::snprintf(buf, sizeof buf, "%" PRIu64, v);
   out.append(buf, static_cast<std::size_t>(n));
-}
-
-// loadfactor as configured: mod_proxy stores it x100.
-void append_loadfactor(std::string& out, std::int64_t weight) {
-  append_int(out, weight / 100);
-  if (weight % 100 != 0) {
-    char buf[8];
-    int n = std::snprintf(buf, sizeof buf, ".%02" PRId64, weight % 100);
-    out.append(buf, static_cast<std::size_t>(n));
-  }
 }
 
 // One UTF-16 unit (at most 0xffff) as \uXXXX.
@@ -174,7 +143,7 @@ std::string json_quote(std::string_view text) {
 
 std::string status_text(std::uint32_t status) {
   std::string out;
-  for (const Flag& f : kFlags) {
+  for (const StatusFlag& f : kStatusFlags) {
     if ((status & f.bit) != 0) out += f.stock_name;
   }
   if (out.empty()) out = "??? ";
@@ -251,34 +220,21 @@ constexpr const char* kRefreshScript = R"JS(
 })();
 )JS";
 
-constexpr std::array<std::pair<char, const char*>, 7> kEditableFlags = {{
-    {'I', "Ignore errors"},
-    {'N', "Drain"},
-    {'D', "Disabled"},
-    {'H', "Hot standby"},
-    {'R', "Hot spare"},
-    {'S', "Stopped"},
-    {'C', "Health check failed"},
-}};
-
-std::uint32_t letter_bit(char letter) {
-  switch (letter) {
-    case 'I':
-      return kIgnoreErrors;
-    case 'N':
-      return kDrain;
-    case 'D':
-      return kDisabled;
-    case 'H':
-      return kHotStandby;
-    case 'R':
-      return kHotSpare;
-    case 'S':
-      return kStopped;
-    default:
-      return kHcFail;
-  }
-}
+// The edit form lists the operator's flags in stock's form order. A letter that is
+// not a flag fails to compile here.
+constexpr std::array<StatusFlag, 7> kFormFlags = [] {
+  constexpr std::string_view order = "INDHRSC";
+  std::array<StatusFlag, 7> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = *find_status_flag(order[i]);
+  return out;
+}();
+static_assert(
+    [] {
+      std::uint32_t bits = 0;
+      for (const StatusFlag& f : kFormFlags) bits |= f.bit;
+      return bits == kAdminBits;
+    }(),
+    "the form lists every operator flag");
 
 std::string format_time_us(std::int64_t us) {
   if (us <= 0) return "-";
@@ -404,9 +360,11 @@ std::string render_html(const ManagerSnapshot& snap) {
     input("Route", "w_wr", m.settings.route, "size=\"14\" maxlength=\"63\"");
     input("Route redirect", "w_rr", m.settings.redirect, "size=\"14\" maxlength=\"63\"");
     out += "<fieldset><legend>Status</legend>";
-    for (const auto& [letter, label] : kEditableFlags) {
-      if (letter == 'C' && !snap.health_checks) continue;
-      const bool on = (m.settings.status & letter_bit(letter)) != 0;
+    for (const StatusFlag& flag : kFormFlags) {
+      if (flag.bit == kHcFail && !snap.health_checks) continue;
+      const char letter = flag.letter;
+      const std::string_view label = flag.label;
+      const bool on = (m.settings.status & flag.bit) != 0;
       out += "<label>";
       out += label;
       out += ": <select name=\"w_status_";
@@ -564,9 +522,7 @@ std::string render_html(const ManagerSnapshot& snap) {
          link_nonce + "\">" + escape_html(m.name) + "</a>");
       td(escape_html(m.route), nullptr, "route");
       td(escape_html(m.redirect), nullptr, "redirect");
-      std::string factor;
-      append_loadfactor(factor, m.weight);
-      td(factor, "n", "loadfactor");
+      td(format_loadfactor(m.weight), "n", "loadfactor");
       td(num(m.lbset), "n", "lbset");
       td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down", "status");
       td(num(m.elected), "n", "elected");
@@ -645,9 +601,7 @@ std::string render_xml(const ManagerSnapshot& snap) {
       el(10, "name", m.name);
       el(10, "scheme", m.scheme);
       el(10, "hostname", m.hostname);
-      std::string factor;
-      append_loadfactor(factor, m.weight);
-      el(10, "loadfactor", factor);
+      el(10, "loadfactor", format_loadfactor(m.weight));
       el(10, "port", std::to_string(m.port));
       el(10, "status", status_text(m.status));
       el(10, "retries", std::to_string(m.retries));
@@ -675,28 +629,28 @@ class JsonObject {
   explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
   void close() { out_ += '}'; }
 
-  JsonObject& str(const char* key, std::string_view v) {
+  JsonObject& str(std::string_view key, std::string_view v) {
     name(key);
     append_json_string(out_, v);
     return *this;
   }
-  JsonObject& num(const char* key, std::int64_t v) {
+  JsonObject& num(std::string_view key, std::int64_t v) {
     name(key);
     append_int(out_, v);
     return *this;
   }
-  JsonObject& unum(const char* key, std::uint64_t v) {
+  JsonObject& unum(std::string_view key, std::uint64_t v) {
     name(key);
     append_uint(out_, v);
     return *this;
   }
-  JsonObject& boolean(const char* key, bool v) {
+  JsonObject& boolean(std::string_view key, bool v) {
     name(key);
     out_ += v ? "true" : "false";
     return *this;
   }
   // The member's value is written next, by the caller.
-  std::string& name(const char* key) {
+  std::string& name(std::string_view key) {
     if (!first_) out_ += ',';
     first_ = false;
     out_ += '"';
@@ -733,9 +687,9 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   o.boolean("usable", is_usable(m.status));
   o.name("status");
   JsonObject flags(out);
-  for (const Flag& f : kFlags) flags.boolean(f.json_name, (m.status & f.bit) != 0);
+  for (const StatusFlag& f : kStatusFlags) flags.boolean(f.json_name, (m.status & f.bit) != 0);
   flags.close();
-  append_loadfactor(o.name("loadfactor"), m.weight);
+  o.name("loadfactor") += format_loadfactor(m.weight);
   o.num("lbset", m.lbset).num("busy", m.busy).unum("elected", m.elected);
   o.unum("sticky", m.sticky).unum("faults", m.faults).num("retries", m.retries);
   o.unum("bytes_sent", m.bytes_sent).unum("bytes_received", m.bytes_received);
@@ -864,11 +818,7 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
   member_metric({"isbalancer_member_busy", "gauge", "Requests in flight on the member."},
                 [&](const MemberSnapshot& m) { return num(m.busy); });
   member_metric({"isbalancer_member_weight", "gauge", "The member's loadfactor."},
-                [&](const MemberSnapshot& m) {
-                  std::string s;
-                  append_loadfactor(s, m.weight);
-                  return s;
-                });
+                [&](const MemberSnapshot& m) { return format_loadfactor(m.weight); });
   member_metric({"isbalancer_member_elected_total", "counter",
                  "Requests sent to the member (new sessions and sticky)."},
                 [&](const MemberSnapshot& m) { return num(m.elected); });

@@ -12,8 +12,8 @@ const Selector& bylatency_selector() noexcept;
 
 namespace {
 // The order is part of the shared segment (BalancerCounters::selector): append only.
-constexpr std::array<std::string_view, 5> kNames = {"byrequests", "bybusyness", "bytraffic",
-                                                    "leastrequest", "bylatency"};
+constexpr std::array<std::string_view, kSelectorCount> kNames = {
+    "byrequests", "bybusyness", "bytraffic", "leastrequest", "bylatency"};
 
 const std::array<const Selector*, kNames.size()>& by_index() noexcept {
   static const std::array<const Selector*, kNames.size()> selectors = {

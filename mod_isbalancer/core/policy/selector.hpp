@@ -26,7 +26,6 @@ struct Candidate {
 class Selector {
  public:
   virtual ~Selector() = default;
-  virtual std::string_view name() const noexcept = 0;
   // Returns the position in `candidates` of the chosen member. `now_us` is the
   // request's time (µs, the same clock as record_latency's).
   // Contract: `candidates` is not empty. Thread- and process-safe: only atomic
@@ -35,12 +34,17 @@ class Selector {
                            std::int64_t now_us) const noexcept = 0;
 };
 
+// How many selectors there are: the registry's one list of names (selector.cpp)
+// has this many entries.
+inline constexpr std::size_t kSelectorCount = 5;
+
 // The selector registered under `name` ("byrequests", "bybusyness", "bytraffic",
 // "leastrequest", "bylatency"), or nullptr. The returned objects are stateless
 // singletons.
 const Selector* find_selector(std::string_view name) noexcept;
 
-// Every selector name, for documentation and error messages.
+// Every selector name, for documentation, error messages and the lbmethod
+// providers the httpd layer registers. Each is a NUL-terminated literal.
 std::span<const std::string_view> selector_names() noexcept;
 
 // The selector named selector_names()[index], or nullptr past the end. Lets shared

@@ -18,7 +18,6 @@ namespace {
 
 class ByBusyness final : public Selector {
  public:
-  std::string_view name() const noexcept override { return "bybusyness"; }
   std::size_t pick(std::span<const Candidate> candidates,
                    std::int64_t /*now_us*/) const noexcept override {
     std::int64_t total = 0;

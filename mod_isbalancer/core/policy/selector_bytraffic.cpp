@@ -15,7 +15,6 @@ namespace {
 
 class ByTraffic final : public Selector {
  public:
-  std::string_view name() const noexcept override { return "bytraffic"; }
   std::size_t pick(std::span<const Candidate> candidates,
                    std::int64_t /*now_us*/) const noexcept override {
     std::size_t best = 0;

@@ -97,7 +97,6 @@ std::int64_t busy_of(const Candidate& c) noexcept {
 
 class LeastRequest final : public Selector {
  public:
-  std::string_view name() const noexcept override { return "leastrequest"; }
   std::size_t pick(std::span<const Candidate> candidates,
                    std::int64_t /*now_us*/) const noexcept override {
     return two_choices(candidates, [](const Candidate& c) {
@@ -108,7 +107,6 @@ class LeastRequest final : public Selector {
 
 class ByLatency final : public Selector {
  public:
-  std::string_view name() const noexcept override { return "bylatency"; }
   std::size_t pick(std::span<const Candidate> candidates,
                    std::int64_t now_us) const noexcept override {
     return two_choices(candidates, [now_us](const Candidate& c) {

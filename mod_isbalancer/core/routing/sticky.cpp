@@ -202,7 +202,8 @@ std::optional<std::string_view> route_of(std::string_view value, char separator)
     if (at == std::string_view::npos) return std::nullopt;
     route = value.substr(at + 1);
   }
-  if (route.empty() || route.size() > kMaxRoute || !printable_ascii(route)) return std::nullopt;
+  if (route.empty() || route.size() > kMaxRouteChars || !printable_ascii(route))
+    return std::nullopt;
   return route;
 }
 

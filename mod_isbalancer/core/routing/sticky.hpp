@@ -6,7 +6,7 @@
 //   - in the path, only a real path parameter `;name=` counts;
 //   - in the query, only a whole argument `?name=` / `&name=` counts.
 // Values longer than kMaxSessionValue, and routes that are empty, longer than
-// kMaxRoute or contain bytes outside printable ASCII, are treated as absent, so a
+// kMaxRouteChars (limits.hpp) or contain bytes outside printable ASCII, are treated as absent, so a
 // hostile value gets a normal balancing decision.
 #pragma once
 
@@ -14,11 +14,11 @@
 #include <optional>
 #include <string_view>
 
+#include "core/member/limits.hpp"
+
 namespace isb {
 
 inline constexpr std::size_t kMaxSessionValue = 4096;
-// proxy_worker_shared::route holds 63 characters, so no longer route can match.
-inline constexpr std::size_t kMaxRoute = 63;
 
 struct StickyConfig {
   std::string_view cookie_name;     // stickysession=COOKIE|path: the part before '|'

@@ -235,11 +235,14 @@ TEST_CASE("bylatency: members without samples are tried first, then queues count
 }
 
 TEST_CASE("selector registry", "[selector]") {
-  for (auto name : selector_names()) {
-    const Selector* s = find_selector(name);
+  REQUIRE(selector_names().size() == kSelectorCount);
+  for (std::size_t i = 0; i < kSelectorCount; ++i) {
+    const Selector* s = find_selector(selector_names()[i]);
     REQUIRE(s != nullptr);
-    CHECK(s->name() == name);
+    CHECK(s == selector_at(i));  // the shared segment names a method by this index
+    for (std::size_t j = 0; j < i; ++j) CHECK(s != selector_at(j));
   }
+  CHECK(selector_at(kSelectorCount) == nullptr);
   CHECK(find_selector("heartbeat") == nullptr);
   CHECK(find_selector("") == nullptr);
 }

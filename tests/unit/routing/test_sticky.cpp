@@ -67,8 +67,8 @@ TEST_CASE("route: after the first separator, bounded and printable", "[sticky][r
   CHECK(!route_of("abc.", '.'));
   CHECK(route_of("abc", '\0') == "abc");
   CHECK(route_of("abc!n1", '!') == "n1");
-  CHECK(route_of("x." + std::string(kMaxRoute, 'r'), '.')->size() == kMaxRoute);
-  CHECK(!route_of("x." + std::string(kMaxRoute + 1, 'r'), '.'));
+  CHECK(route_of("x." + std::string(kMaxRouteChars, 'r'), '.')->size() == kMaxRouteChars);
+  CHECK(!route_of("x." + std::string(kMaxRouteChars + 1, 'r'), '.'));
   CHECK(!route_of("x.n\x01", '.'));
   CHECK(!route_of("x.n 1", '.'));
   CHECK(!route_of("x.n\xc3\xa9", '.'));  // non-ASCII
