@@ -489,6 +489,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       const auto growth = static_cast<std::uint32_t>(b->growth > 0 ? b->growth : 0);
       lb->members.resize(lb->members.size() + growth);
       lb->configured.resize(lb->configured.size() + growth);
+      for (const auto& c : lb->configured) lb->configured_slot.push_back(c ? 1 : 0);
       member += growth;
       lb->member_slots = member - lb->first_member;
       lb->urls = std::make_unique<std::atomic<const MemberUrl*>[]>(lb->member_slots);

@@ -196,7 +196,7 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
     out.edits = bc.edits.load(std::memory_order_relaxed);
     if (lb != nullptr) {
       out.persist = lb->persist;
-      out.free_slots = free_slots(*lb, shared);
+      out.free_slots = free_member_slots(shared, lb->slots());
       out.differs = diff(lb->configured_balancer, read_settings(b));
       for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
         const std::uint64_t word = shared.member(lb->first_member + k).slot.load();

@@ -6,6 +6,7 @@
 
 #include "core/base/immortal.hpp"
 #include "core/config/scope.hpp"
+#include "core/persist/runtime_edits.hpp"
 #include "core/policy/selector.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
@@ -52,11 +53,6 @@ bool is_named(const proxy_balancer& b, std::string_view name) {
   std::string_view have = field(b.s->name);
   have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
   return have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0;
-}
-
-// A removed member's slot may take a new member once no request is in flight on it.
-bool reusable(SlotState st, const MemberCounters& c) {
-  return st == SlotState::kRemoved && c.busy.load(std::memory_order_acquire) == 0;
 }
 
 // The slot word of a member slot, relative index i.
@@ -222,35 +218,16 @@ std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& st
     why = "the balancer already has this member";
     return std::nullopt;
   }
-  // Never-used growth slots first; then slots of removed members with nothing in
-  // flight. Configured members' slots are never reused: a restart re-shares them.
-  std::optional<std::uint32_t> pick;
-  std::uint64_t seen = 0;
-  for (int pass = 0; pass < 2 && !pick; ++pass) {
-    for (std::uint32_t i = 0; i < lb.member_slots && !pick; ++i) {
-      if (lb.configured[i]) continue;
-      std::uint64_t word = slot_of(lb, state, i);
-      SlotState st = slot_state(word);
-      MemberCounters& c = state.member(lb.first_member + i);
-      bool usable = pass == 0 ? st == SlotState::kFree : reusable(st, c);
-      if (!usable) continue;
-      std::uint64_t claimed = slot_word(SlotState::kClaimed, slot_incarnation(word));
-      if (c.slot.compare_exchange_strong(word, claimed, std::memory_order_acq_rel)) {
-        pick = i;
-        seen = word;
-      }
-    }
-  }
-  if (!pick) {
+  const std::optional<SlotClaim> claim = claim_member_slot(state, lb.slots());
+  if (!claim) {
     why = "no free member slot; raise growth= on the balancer (or BalancerGrowth) and restart";
     return std::nullopt;
   }
-  const std::uint32_t slot = lb.first_member + *pick;
-  MemberCounters& counters = state.member(slot);
+  const std::uint32_t slot = claim->slot;
   proxy_worker* w = nullptr;
   const char* err = proxy_api().define_worker(scratch, &w, nullptr, nullptr, url.c_str(), 0);
   if (err != nullptr) {
-    counters.slot.store(seen, std::memory_order_release);
+    abandon_claim(state, *claim);
     why = err;
     return std::nullopt;
   }
@@ -261,77 +238,23 @@ std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& st
   auto* shm = member_shared(state, slot);
   std::memset(static_cast<void*>(shm), 0, sizeof(proxy_worker_shared));
   proxy_api().share_worker(w, shm, static_cast<int>(slot));
-  counters.lbstatus.store(0);
-  counters.busy.store(0);
-  counters.elected.store(0);
-  counters.sticky.store(0);
-  counters.faults.store(0);
-  counters.slot.store(slot_word(SlotState::kActive, slot_incarnation(seen) + 1),
-                      std::memory_order_release);
-  state.balancer(lb.slot).members_version.fetch_add(1, std::memory_order_acq_rel);
+  activate_member_slot(state, lb.slot, *claim);
   return slot;
-}
-
-void remove_member(LocalBalancer& lb, const SharedState& state, std::uint32_t slot) {
-  MemberCounters& c = state.member(slot);
-  std::uint64_t word = c.slot.load(std::memory_order_acquire);
-  if (slot_state(word) != SlotState::kActive) return;
-  c.slot.store(slot_word(SlotState::kRemoved, slot_incarnation(word)), std::memory_order_release);
-  state.balancer(lb.slot).members_version.fetch_add(1, std::memory_order_acq_rel);
-}
-
-void reset_balancing(const LocalBalancer& lb, const SharedState& state) {
-  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
-    state.member(lb.first_member + i).lbstatus.store(0, std::memory_order_relaxed);
-  }
-}
-
-// What an add can take now: a free growth slot, or a removed member's slot
-// with no request in flight (add_member's rule), so that the page never shows
-// a slot an add would then refuse with 409.
-std::uint32_t free_slots(const LocalBalancer& lb, const SharedState& state) {
-  std::uint32_t n = 0;
-  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
-    if (lb.configured[i]) continue;
-    SlotState st = slot_state(slot_of(lb, state, i));
-    if (st == SlotState::kFree || reusable(st, state.member(lb.first_member + i))) ++n;
-  }
-  return n;
 }
 
 std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
                                                   const SharedState& state) {
-  std::vector<std::vector<FormField>> out;
-  const std::string name(field(lb.main->s->name).substr(sizeof(BALANCER_PREFIX) - 1));
-  const bool hc = process_state().health_checks;
-  // One form: b=<name>, then `head`, then `tail`; nothing when `tail` is empty.
-  auto form = [&](std::vector<FormField> head, const std::vector<FormField>& tail) {
-    if (tail.empty()) return;
-    std::vector<FormField> fields{{"b", name}};
-    for (auto& f : head) fields.push_back(std::move(f));
-    for (const auto& f : tail) fields.push_back(f);
-    out.push_back(std::move(fields));
-  };
-  form({}, edit_fields(lb.configured_balancer, read_settings(*lb.main)));
-  // A new member starts as add_member leaves it.
-  MemberSettings added_default;
-  added_default.status = kDisabled;
+  std::vector<MemberSlotView> members(lb.member_slots);
   for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
-    SlotState st = slot_state(slot_of(lb, state, i));
     const proxy_worker_shared* s = member_shared(state, lb.first_member + i);
-    const std::string member(field(s->name_ex));
-    if (lb.configured[i]) {
-      if (st == SlotState::kRemoved) {
-        form({{"w", member}}, {{"w_remove", "1"}});
-        continue;
-      }
-      form({{"w", member}}, edit_fields(*lb.configured[i], read_settings(*s), hc));
-    } else if (st == SlotState::kActive) {
-      form({{"b_nwrkr", member}}, {{"b_wyes", "1"}});
-      form({{"w", member}}, edit_fields(added_default, read_settings(*s), hc));
-    }
+    members[i].name = field(s->name_ex);
+    members[i].state = slot_state(slot_of(lb, state, i));
+    members[i].configured = lb.configured[i] ? &*lb.configured[i] : nullptr;
+    members[i].current = read_settings(*s);
   }
-  return out;
+  return isb::runtime_edits(field(lb.main->s->name).substr(sizeof(BALANCER_PREFIX) - 1),
+                            lb.configured_balancer, read_settings(*lb.main), members,
+                            process_state().health_checks);
 }
 
 LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name) {
@@ -403,7 +326,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
     proxy_worker_shared* s = member_shared(state, *member);
     const std::string name(field(s->name_ex));
     if (e.remove) {
-      remove_member(lb, state, *member);
+      remove_member_slot(state, lb.slot, *member);
       out.changes.push_back("member " + name + " removed");
       reset = true;
     } else {
@@ -420,7 +343,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       reset = reset || (!was_in_service && in_service());
     }
   }
-  if (reset) reset_balancing(lb, state);
+  if (reset) reset_credit(state, lb.slots());
   if (!out.changes.empty()) {
     const_cast<BalancerCounters&>(counters).edits.fetch_add(1, std::memory_order_relaxed);
   }

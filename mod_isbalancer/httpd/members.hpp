@@ -21,6 +21,7 @@
 
 #include "canon.hpp"
 #include "core/manager/manager_edit.hpp"
+#include "core/shm/member_slots.hpp"
 #include "core/shm/shared_state.hpp"
 #include "httpd_includes.hpp"
 #include "worker_table.hpp"
@@ -52,8 +53,14 @@ struct LocalBalancer {
   // by sync_members; read by requests without a lock.
   std::unique_ptr<std::atomic<const MemberUrl*>[]> urls;
   std::vector<std::optional<MemberSettings>> configured;  // nullopt: a growth slot
+  std::vector<std::uint8_t> configured_slot;              // 1 where `configured` has a value
   BalancerSettings configured_balancer;
   std::atomic<std::uint64_t> seen_version{~std::uint64_t{0}};
+
+  // Its member slots, as core/shm/member_slots.hpp takes them.
+  BalancerSlots slots() const noexcept {
+    return {slot, first_member, configured_slot, member_slots};
+  }
 };
 
 // Every balancer of this generation, indexed by balancer slot. Filled by the
@@ -110,20 +117,10 @@ bool hc_method_known(std::string_view name);
 std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& state,
                                         const std::string& url, apr_pool_t* scratch,
                                         std::string& why);
-// Marks the member's slot removed; processes drop it at their next request.
-void remove_member(LocalBalancer& lb, const SharedState& state, std::uint32_t slot);
-
-// Stock's need_reset: after a member comes back or the method changes, every
-// member starts from the same balancing credit.
-void reset_balancing(const LocalBalancer& lb, const SharedState& state);
-
 // The form fields that recreate the runtime edits of `lb` on top of its
 // configuration: one form per line, replayed through parse_edit at start-up.
 std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
                                                   const SharedState& state);
-
-// Free growth slots left.
-std::uint32_t free_slots(const LocalBalancer& lb, const SharedState& state);
 
 // The balancer `name` (without "balancer://") of the virtual host with this
 // configuration, or of the state-file scope.

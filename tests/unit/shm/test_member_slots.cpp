@@ -1,0 +1,144 @@
+// Member slots (core/shm/member_slots.hpp): which slot an added member takes,
+// and the slot's life from free to removed and back.
+#include <catch2/catch.hpp>
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <array>
+#include <thread>
+#include <vector>
+
+#include "core/shm/member_slots.hpp"
+
+using namespace isb;
+
+namespace {
+
+struct Segment {
+  void* base = nullptr;
+  std::size_t size = 0;
+  SharedState state;
+  static SharedState make(void*& base, std::size_t& size, const SegmentGeometry& g) {
+    size = *SharedState::bytes_needed(g);
+    base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(base != MAP_FAILED);
+    return *SharedState::create(base, size, g, 1);
+  }
+  explicit Segment(const SegmentGeometry& g) : state(make(base, size, g)) {}
+  ~Segment() { munmap(base, size); }
+};
+
+// Balancer 0: member slots 0..5; two configured members, four growth slots.
+const std::array<std::uint8_t, 2> kConfigured{1, 1};
+const BalancerSlots kSlots{0, 0, kConfigured, 6};
+
+SlotState state_of(const SharedState& s, std::uint32_t slot) {
+  return slot_state(s.member(slot).slot.load());
+}
+
+void make_active(const SharedState& s, std::uint32_t slot) {
+  s.member(slot).slot.store(slot_word(SlotState::kActive, 1));
+}
+
+}  // namespace
+
+TEST_CASE("member slots: never-used growth slots first, then removed ones", "[shm][slots]") {
+  Segment seg({1, 6, 0, 0, 1});
+  const SharedState& s = seg.state;
+  make_active(s, 0);
+  make_active(s, 1);
+  CHECK(free_member_slots(s, kSlots) == 4);
+
+  auto a = claim_member_slot(s, kSlots);
+  REQUIRE(a);
+  CHECK(a->slot == 2);
+  CHECK(state_of(s, 2) == SlotState::kClaimed);
+  CHECK(free_member_slots(s, kSlots) == 3);
+  abandon_claim(s, *a);  // the member could not be defined: as it was
+  CHECK(state_of(s, 2) == SlotState::kFree);
+  CHECK(free_member_slots(s, kSlots) == 4);
+
+  const std::uint64_t version = s.balancer(0).members_version.load();
+  s.member(2).elected = 7;
+  s.member(2).lbstatus = -3;
+  a = claim_member_slot(s, kSlots);
+  REQUIRE(a);
+  activate_member_slot(s, 0, *a);
+  CHECK(s.member(2).slot.load() == slot_word(SlotState::kActive, 1));
+  CHECK(s.member(2).elected.load() == 0);
+  CHECK(s.member(2).lbstatus.load() == 0);
+  CHECK(s.balancer(0).members_version.load() == version + 1);
+
+  // Fill the rest; then nothing is left.
+  for (std::uint32_t want : {3u, 4u, 5u}) {
+    auto c = claim_member_slot(s, kSlots);
+    REQUIRE(c);
+    CHECK(c->slot == want);
+    activate_member_slot(s, 0, *c);
+  }
+  CHECK(free_member_slots(s, kSlots) == 0);
+  CHECK(!claim_member_slot(s, kSlots));
+
+  // A removed member's slot is reused once nothing is in flight on it.
+  REQUIRE(remove_member_slot(s, 0, 3));
+  CHECK(state_of(s, 3) == SlotState::kRemoved);
+  CHECK(!remove_member_slot(s, 0, 3));  // not active any more: nothing happens
+  s.member(3).busy = 1;
+  CHECK(free_member_slots(s, kSlots) == 0);
+  CHECK(!claim_member_slot(s, kSlots));
+  s.member(3).busy = 0;
+  CHECK(free_member_slots(s, kSlots) == 1);
+  auto r = claim_member_slot(s, kSlots);
+  REQUIRE(r);
+  CHECK(r->slot == 3);
+  activate_member_slot(s, 0, *r);
+  CHECK(s.member(3).slot.load() == slot_word(SlotState::kActive, 2));  // a new incarnation
+}
+
+TEST_CASE("member slots: a configured member's slot is never handed out again", "[shm][slots]") {
+  Segment seg({1, 6, 0, 0, 1});
+  const SharedState& s = seg.state;
+  for (std::uint32_t i = 0; i < 6; ++i) make_active(s, i);
+  REQUIRE(remove_member_slot(s, 0, 0));
+  CHECK(free_member_slots(s, kSlots) == 0);
+  CHECK(!claim_member_slot(s, kSlots));
+  CHECK(!slot_takes_new_member(s, kSlots, 0));
+  CHECK(!slot_takes_new_member(s, kSlots, 6));  // past the balancer's slots
+}
+
+TEST_CASE("member slots: a never-used slot wins over a removed one", "[shm][slots]") {
+  Segment seg({1, 6, 0, 0, 1});
+  const SharedState& s = seg.state;
+  for (std::uint32_t i = 0; i < 5; ++i) make_active(s, i);
+  REQUIRE(remove_member_slot(s, 0, 2));
+  auto c = claim_member_slot(s, kSlots);
+  REQUIRE(c);
+  CHECK(c->slot == 5);
+}
+
+TEST_CASE("member slots: concurrent adds never share a slot", "[shm][slots]") {
+  Segment seg({1, 6, 0, 0, 1});
+  const SharedState& s = seg.state;
+  std::vector<std::thread> threads;
+  std::array<std::int64_t, 8> got{};
+  for (std::size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] {
+      auto c = claim_member_slot(s, kSlots);
+      got[t] = c ? static_cast<std::int64_t>(c->slot) : -1;
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<std::int64_t> slots(got.begin(), got.end());
+  std::sort(slots.begin(), slots.end());
+  // Four growth slots for eight adders: four get one each, all different.
+  CHECK(slots == std::vector<std::int64_t>{-1, -1, -1, -1, 2, 3, 4, 5});
+}
+
+TEST_CASE("member slots: reset_credit puts every member back to the same credit", "[shm][slots]") {
+  Segment seg({1, 6, 0, 0, 1});
+  const SharedState& s = seg.state;
+  for (std::uint32_t i = 0; i < 6; ++i) s.member(i).lbstatus = static_cast<std::int64_t>(i) - 3;
+  reset_credit(s, kSlots);
+  for (std::uint32_t i = 0; i < 6; ++i) CHECK(s.member(i).lbstatus.load() == 0);
+}
