@@ -6,6 +6,7 @@
 
 #include "core/base/immortal.hpp"
 #include "core/config/scope.hpp"
+#include "core/manager/apply.hpp"
 #include "core/persist/runtime_edits.hpp"
 #include "core/policy/selector.hpp"
 #include "process_state.hpp"
@@ -283,26 +284,21 @@ LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name
 ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditRequest& e,
                         apr_pool_t* scratch) {
   ApplyOutcome out;
-  auto refuse = [&](int status, const char* field_name, std::string message) {
+  auto refuse = [&](int status, std::string field_name, std::string message) {
     out.status = status;
-    out.field = field_name;
+    out.field = std::move(field_name);
     out.message = std::move(message);
     return out;
   };
   const bool hc = process_state().health_checks;
+  const bool member_is_new = edits_added_member(e);
   std::optional<std::uint32_t> member;
-  const bool member_is_new =
-      e.add_member && !e.member.empty() && member_key(*e.add_member) == member_key(e.member);
-  if (e.edits_member() && !member_is_new) {
-    member = find_member_slot(lb, state, e.member);
-    if (!member) return refuse(HTTP_BAD_REQUEST, "w", "the balancer has no member " + e.member);
-  }
-  if (e.hc_method && !hc_method_known(*e.hc_method)) {
-    return refuse(HTTP_BAD_REQUEST, "w_hm", "is not a health-check method mod_proxy_hcheck has");
-  }
-  if (e.add_member && find_member_slot(lb, state, *e.add_member)) {
-    return refuse(HTTP_CONFLICT, "b_nwrkr", "the balancer already has this member");
-  }
+  if (e.edits_member() && !member_is_new) member = find_member_slot(lb, state, e.member);
+  EditFacts facts;
+  facts.member_found = member.has_value();
+  facts.added_exists = e.add_member && find_member_slot(lb, state, *e.add_member);
+  facts.hc_method_known = e.hc_method && hc_method_known(*e.hc_method);
+  if (auto no = refuse_edit(e, facts)) return refuse(no->status, no->field, no->message);
 
   // The one step that can still fail comes first, so a refusal changes nothing.
   if (e.add_member) {
@@ -312,14 +308,14 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
     out.changes.push_back("member " + *e.add_member + " added (disabled)");
     if (member_is_new) member = slot;
   }
-  bool reset = false;
-  const BalancerCounters& counters = state.balancer(lb.slot);
+  CreditReset reset;
+  BalancerCounters& counters = state.balancer(lb.slot);
   if (e.edits_balancer()) {
     BalancerSettings before = read_settings(*lb.main);
-    write_balancer(*lb.main, const_cast<BalancerCounters&>(counters), e);
+    write_balancer(*lb.main, counters, e);
     for (const auto& c : diff(before, read_settings(*lb.main))) {
       out.changes.push_back(c.field + " " + c.before + " -> " + c.after);
-      reset = reset || c.field == "lbmethod";
+      reset.method_changed = reset.method_changed || c.field == "lbmethod";
     }
   }
   if (member) {
@@ -328,25 +324,21 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
     if (e.remove) {
       remove_member_slot(state, lb.slot, *member);
       out.changes.push_back("member " + name + " removed");
-      reset = true;
+      reset.member_removed = true;
     } else {
       MemberSettings before = read_settings(*s);
       // Usable apart from initialisation, which each process does on its own.
       auto in_service = [s] { return (status_ref(s).load() & kNotUsable) == 0; };
-      const bool was_in_service = in_service() && !member_is_new;
+      reset.member_was_in_service = in_service() || member_is_new;
       write_member(*s, e);
       for (const auto& c : diff(before, read_settings(*s), hc)) {
-        out.changes.push_back("member " + name + ": " + c.field + " " +
-                              (c.before.empty() ? "\"\"" : c.before) + " -> " +
-                              (c.after.empty() ? "\"\"" : c.after));
+        out.changes.push_back(member_change_line(name, c));
       }
-      reset = reset || (!was_in_service && in_service());
+      reset.member_in_service = in_service();
     }
   }
-  if (reset) reset_credit(state, lb.slots());
-  if (!out.changes.empty()) {
-    const_cast<BalancerCounters&>(counters).edits.fetch_add(1, std::memory_order_relaxed);
-  }
+  if (reset.needed()) reset_credit(state, lb.slots());
+  if (!out.changes.empty()) counters.edits.fetch_add(1, std::memory_order_relaxed);
   return out;
 }
 

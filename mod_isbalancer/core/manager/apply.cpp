@@ -1,0 +1,34 @@
+#include "core/manager/apply.hpp"
+
+namespace isb {
+
+bool edits_added_member(const EditRequest& e) {
+  return e.add_member && !e.member.empty() && member_key(*e.add_member) == member_key(e.member);
+}
+
+std::optional<EditRefusal> refuse_edit(const EditRequest& e, const EditFacts& facts) {
+  if (e.edits_member() && !edits_added_member(e) && !facts.member_found) {
+    return EditRefusal{400, "w", "the balancer has no member " + e.member};
+  }
+  if (e.hc_method && !facts.hc_method_known) {
+    return EditRefusal{400, "w_hm", "is not a health-check method mod_proxy_hcheck has"};
+  }
+  if (e.add_member && facts.added_exists) {
+    return EditRefusal{409, "b_nwrkr", "the balancer already has this member"};
+  }
+  return std::nullopt;
+}
+
+std::string member_change_line(std::string_view member, const FieldChange& c) {
+  std::string out = "member ";
+  out += member;
+  out += ": ";
+  out += c.field;
+  out += ' ';
+  out += c.before.empty() ? "\"\"" : c.before;
+  out += " -> ";
+  out += c.after.empty() ? "\"\"" : c.after;
+  return out;
+}
+
+}  // namespace isb

@@ -1,0 +1,56 @@
+// The rules of applying a validated edit (EditRequest) to a balancer: what is
+// refused before anything is written, what the audit log says, and when every
+// member's balancing credit starts again. The httpd layer looks up the facts,
+// asks these, and writes to mod_proxy's fields in this order: the add (the one
+// step that can still fail), the balancer fields, the member fields.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/manager/manager_edit.hpp"
+
+namespace isb {
+
+// What the caller found out about the balancer for this edit.
+struct EditFacts {
+  bool member_found = false;     // e.member names an active member (when it edits one)
+  bool added_exists = false;     // e.add_member names an active member already
+  bool hc_method_known = false;  // e.hc_method is one mod_proxy_hcheck implements
+};
+
+// A refusal: the HTTP status, the field it concerns, and what to do about it.
+struct EditRefusal {
+  int status = 0;
+  std::string field;
+  std::string message;
+};
+
+// Whether the edit adds a member and then edits that same member (stock's add
+// form names the new member in `w` as well).
+bool edits_added_member(const EditRequest& e);
+
+// Why the edit is refused before anything is written, or nothing:
+//   400 `w`       the member it edits is not in the balancer;
+//   400 `w_hm`    the health-check method is not one mod_proxy_hcheck has;
+//   409 `b_nwrkr` the member it adds is in the balancer already.
+std::optional<EditRefusal> refuse_edit(const EditRequest& e, const EditFacts& facts);
+
+// The audit line of one changed member value: `member URL: field before -> after`,
+// with "" for an empty value.
+std::string member_change_line(std::string_view member, const FieldChange& c);
+
+// Stock's need_reset: every member's credit starts again after the method changes,
+// a member is removed, or an existing member comes back into service.
+struct CreditReset {
+  bool method_changed = false;
+  bool member_removed = false;
+  bool member_was_in_service = true;  // before the edit (a new member counts as in service)
+  bool member_in_service = true;      // after it
+  bool needed() const noexcept {
+    return method_changed || member_removed || (!member_was_in_service && member_in_service);
+  }
+};
+
+}  // namespace isb

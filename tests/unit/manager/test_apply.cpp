@@ -1,0 +1,66 @@
+// The rules of applying an edit (core/manager/apply.hpp): refusals before any
+// write, audit lines, and stock's credit reset.
+#include <catch2/catch.hpp>
+
+#include "core/manager/apply.hpp"
+
+using namespace isb;
+
+TEST_CASE("apply: refusals come before any write, in a fixed order", "[manager][apply]") {
+  EditRequest e;
+  e.balancer = "c";
+  e.member = "http://a:8080";
+  e.lbfactor = 200;
+  EditFacts facts;
+  auto no = refuse_edit(e, facts);
+  REQUIRE(no);
+  CHECK((no->status == 400 && no->field == "w"));
+  CHECK(no->message == "the balancer has no member http://a:8080");
+  facts.member_found = true;
+  CHECK(!refuse_edit(e, facts));
+
+  e.hc_method = "NOPE";
+  no = refuse_edit(e, facts);
+  REQUIRE(no);
+  CHECK((no->status == 400 && no->field == "w_hm"));
+  facts.hc_method_known = true;
+  CHECK(!refuse_edit(e, facts));
+
+  EditRequest add;
+  add.balancer = "c";
+  add.add_member = "http://b:8080";
+  facts = {};
+  CHECK(!refuse_edit(add, facts));
+  facts.added_exists = true;
+  no = refuse_edit(add, facts);
+  REQUIRE(no);
+  CHECK((no->status == 409 && no->field == "b_nwrkr"));
+}
+
+TEST_CASE("apply: an add that edits the member it adds needs no existing member",
+          "[manager][apply]") {
+  EditRequest e;
+  e.balancer = "c";
+  e.add_member = "HTTP://B:8080/";
+  e.member = "http://b:8080";  // the same member, spelled otherwise
+  e.lbfactor = 300;
+  CHECK(edits_added_member(e));
+  CHECK(!refuse_edit(e, EditFacts{}));
+  e.member = "http://c:8080";
+  CHECK(!edits_added_member(e));
+  CHECK(refuse_edit(e, EditFacts{})->field == "w");
+}
+
+TEST_CASE("apply: audit lines and the credit reset", "[manager][apply]") {
+  CHECK(member_change_line("http://a", {"loadfactor", "1", "3.5"}) ==
+        "member http://a: loadfactor 1 -> 3.5");
+  CHECK(member_change_line("http://a", {"route", "", "n1"}) == "member http://a: route \"\" -> n1");
+  CHECK(member_change_line("http://a", {"status", "D", ""}) == "member http://a: status D -> \"\"");
+
+  CHECK(!CreditReset{}.needed());
+  CHECK(CreditReset{true, false, true, true}.needed());     // lbmethod changed
+  CHECK(CreditReset{false, true, true, true}.needed());     // a member removed
+  CHECK(CreditReset{false, false, false, true}.needed());   // a member came back
+  CHECK(!CreditReset{false, false, true, false}.needed());  // one went out of service
+  CHECK(!CreditReset{false, false, false, false}.needed());
+}
