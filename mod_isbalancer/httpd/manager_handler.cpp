@@ -21,6 +21,7 @@
 
 #include "core/manager/manager_model.hpp"
 #include "core/manager/origin.hpp"
+#include "core/manager/request.hpp"
 #include "core/policy/selector.hpp"
 #include "directives.hpp"
 #include "edit_lock.hpp"
@@ -35,15 +36,6 @@ APLOG_USE_MODULE(isbalancer);
 
 namespace isb::httpd {
 namespace {
-
-enum class Format { kHtml, kJson, kPrometheus, kXml };
-
-struct Refusal {
-  int status;
-  std::string field;
-  std::string message;
-  bool applied = false;  // the edit took effect; only what follows it failed
-};
 
 proxy_server_conf* proxy_conf(request_rec* r) {
   return static_cast<proxy_server_conf*>(
@@ -287,28 +279,6 @@ int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
   return OK;
 }
 
-// What a GET asks to see: the format, and for the page, the balancer (and
-// member) whose form stock's ?b=...&w=... link selects.
-struct View {
-  Format format = Format::kHtml;
-  std::string balancer;
-  std::string member;
-};
-
-// Whether the snapshot has what `view` selects; a 404 naming it otherwise.
-std::optional<Refusal> check_selection(const ManagerSnapshot& snap, const View& view) {
-  if (view.balancer.empty()) return std::nullopt;
-  for (const BalancerSnapshot& b : snap.balancers) {
-    if (short_balancer_name(b.name) != view.balancer) continue;
-    if (view.member.empty()) return std::nullopt;
-    for (const MemberSnapshot& m : b.members) {
-      if (m.name == view.member) return std::nullopt;
-    }
-    return Refusal{HTTP_NOT_FOUND, "w", b.name + " has no member " + view.member};
-  }
-  return Refusal{HTTP_NOT_FOUND, "b", "this virtual host has no balancer " + view.balancer};
-}
-
 int show(request_rec* r, const SharedState& shared, const View& view, std::string notice) {
   ManagerSnapshot snap = take_snapshot(r, shared);
   snap.notice = std::move(notice);
@@ -334,10 +304,8 @@ int show(request_rec* r, const SharedState& shared, const View& view, std::strin
       snap.selected_member = view.member;
       snap.script_nonce = random_hex(16);
       ap_set_content_type(r, "text/html; charset=utf-8");
-      const std::string csp =
-          "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-" + snap.script_nonce +
-          "'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-      apr_table_set(r->headers_out, "Content-Security-Policy", csp.c_str());
+      apr_table_set(r->headers_out, "Content-Security-Policy",
+                    content_security_policy(snap.script_nonce).c_str());
       body = render_html(snap);
       break;
     }
@@ -346,100 +314,23 @@ int show(request_rec* r, const SharedState& shared, const View& view, std::strin
   return OK;
 }
 
-// GET takes only what selects a view: format= (or stock's xml=), and stock's
-// link parameters b= and w= (nonce= is accepted and ignored: a GET changes
-// nothing). As on stock, w= selects only together with b=.
-std::optional<Refusal> view_of(request_rec* r, View& view) {
-  Format& format = view.format;
-  if (r->args == nullptr) return std::nullopt;
-  EditError err;
-  auto fields = parse_form(r->args, err);
-  if (!fields) return Refusal{HTTP_BAD_REQUEST, err.field, err.message};
-  for (const FormField& f : *fields) {
-    if (f.name == "format") {
-      if (f.value == "json") {
-        format = Format::kJson;
-      } else if (f.value == "prometheus") {
-        format = Format::kPrometheus;
-      } else if (f.value == "xml") {
-        format = Format::kXml;
-      } else if (f.value == "html") {
-        format = Format::kHtml;
-      } else {
-        return Refusal{HTTP_BAD_REQUEST, "format", "must be html, json, prometheus or xml"};
-      }
-    } else if (f.name == "xml") {
-      format = Format::kXml;
-    } else if (f.name == "b") {
-      view.balancer = f.value;
-    } else if (f.name == "w") {
-      view.member = f.value;
-    } else if (f.name != "nonce") {
-      return Refusal{HTTP_BAD_REQUEST, f.name,
-                     "a GET never changes anything; edits are POSTed with the page's nonce"};
-    }
-  }
-  if (view.balancer.empty()) view.member.clear();
-  return std::nullopt;
-}
-
-// A POST may be sent to the page's ?b=...&w=...&nonce=... link, as stock's
-// scripts do; as on stock, the body alone says what is edited. The query may
-// carry only those three (an edit field there is refused before anything else).
-std::optional<Refusal> parse_link_query(request_rec* r, std::vector<FormField>& query) {
-  if (r->args == nullptr || *r->args == '\0') return std::nullopt;
-  EditError err;
-  auto fields = parse_form(r->args, err);
-  if (!fields) return Refusal{HTTP_BAD_REQUEST, err.field, err.message};
-  for (const FormField& q : *fields) {
-    if (q.name != "b" && q.name != "w" && q.name != "nonce") {
-      return Refusal{HTTP_BAD_REQUEST, q.name,
-                     "an edit carries its fields in the body; the query string may only "
-                     "repeat the b, w and nonce of the page's link"};
-    }
-  }
-  query = std::move(*fields);
-  return std::nullopt;
-}
-
-// So that a link and a body cannot disagree on which member changes, what the
-// link names must be in the body too, with the same value.
-std::optional<Refusal> check_link_agrees(const std::vector<FormField>& query,
-                                         const std::vector<FormField>& body) {
-  for (const FormField& q : query) {
-    const bool agrees = std::any_of(body.begin(), body.end(), [&q](const FormField& f) {
-      return f.name == q.name && f.value == q.value;
-    });
-    if (!agrees) {
-      return Refusal{HTTP_BAD_REQUEST, q.name,
-                     "the link's " + q.name +
-                         "= is not the body's; the body says what is edited, and the link "
-                         "it is posted to must name the same"};
-    }
-  }
-  return std::nullopt;
+std::string_view query_of(const request_rec* r) {
+  return r->args != nullptr ? std::string_view(r->args) : std::string_view{};
 }
 
 int edit(request_rec* r, const SharedState& shared) {
   const char* type = apr_table_get(r->headers_in, "Content-Type");
-  std::string_view media = type ? std::string_view(type) : std::string_view{};
-  media = media.substr(0, media.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  // No Content-Type at all (a script's bare POST) is a form, as stock reads it.
-  auto is = [media](std::string_view want) {
-    return !media.empty() && media.size() == want.size() &&
-           strncasecmp(media.data(), want.data(), want.size()) == 0;
-  };
-  const bool json = is("application/json");
-  const bool form = media.empty() || is("application/x-www-form-urlencoded");
-  if (!json && !form) {
+  const BodyKind kind = body_kind(type != nullptr ? std::string_view(type) : std::string_view{});
+  const bool json = kind == BodyKind::kJson;
+  if (kind == BodyKind::kUnsupported) {
     return refuse(r,
                   {HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
                    "use application/x-www-form-urlencoded or application/json"},
                   false, ISB_LOGNO(00020));
   }
   std::vector<FormField> link;
-  if (auto bad = parse_link_query(r, link)) return refuse(r, *bad, json, ISB_LOGNO(00020));
+  if (auto bad = parse_link_query(query_of(r), link))
+    return refuse(r, *bad, json, ISB_LOGNO(00020));
   if (auto bad = check_origin(r)) return refuse(r, *bad, json, ISB_LOGNO(00026));
   std::string body;
   if (auto bad = read_body(r, body)) return refuse(r, *bad, json, ISB_LOGNO(00020));
@@ -463,15 +354,9 @@ int edit(request_rec* r, const SharedState& shared) {
                     json, ISB_LOGNO(00020));
     }
   }
-  if (lb == nullptr || e->has_nonce || e->edits_anything()) {
-    const std::string_view expected = lb ? field(lb->main->s->nonce) : std::string_view{};
-    if (!e->has_nonce || !nonce_equal(expected, e->nonce)) {
-      return refuse(r,
-                    {HTTP_FORBIDDEN, "nonce",
-                     e->has_nonce ? "does not match this balancer's nonce; reload the page"
-                                  : "is missing; every edit carries the nonce the page shows"},
-                    json, ISB_LOGNO(00027));
-    }
+  if (auto bad =
+          check_nonce(*e, lb != nullptr, lb ? field(lb->main->s->nonce) : std::string_view{})) {
+    return refuse(r, *bad, json, ISB_LOGNO(00027));
   }
   std::string notice = "No change.";
   if (e->edits_anything()) {
@@ -511,13 +396,7 @@ int edit(request_rec* r, const SharedState& shared) {
       notice = "Applied: " + changes;
     }
     if (json) {
-      std::string reply =
-          "{\"ok\":true,\"balancer\":" + json_quote(lb->main->s->name) + ",\"changes\":[";
-      for (std::size_t i = 0; i < out.changes.size(); ++i) {
-        if (i > 0) reply += ',';
-        reply += json_quote(out.changes[i]);
-      }
-      reply += "]}\n";
+      const std::string reply = edit_reply_json(lb->main->s->name, out.changes);
       ap_set_content_type(r, "application/json");
       send(r, reply);
       return OK;
@@ -547,7 +426,7 @@ int manager_handler(request_rec* r) noexcept {
     }
     if (r->method_number == M_POST) return edit(r, *shared);
     View view;
-    if (auto bad = view_of(r, view)) return refuse(r, *bad, false, ISB_LOGNO(00020));
+    if (auto bad = parse_view(query_of(r), view)) return refuse(r, *bad, false, ISB_LOGNO(00020));
     return show(r, *shared, view, {});
   } catch (const std::exception& e) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ISB_LOGNO(00017) "balancer-manager: %s", e.what());

@@ -6,15 +6,15 @@ bool edits_added_member(const EditRequest& e) {
   return e.add_member && !e.member.empty() && member_key(*e.add_member) == member_key(e.member);
 }
 
-std::optional<EditRefusal> refuse_edit(const EditRequest& e, const EditFacts& facts) {
+std::optional<Refusal> refuse_edit(const EditRequest& e, const EditFacts& facts) {
   if (e.edits_member() && !edits_added_member(e) && !facts.member_found) {
-    return EditRefusal{400, "w", "the balancer has no member " + e.member};
+    return Refusal{http::kBadRequest, "w", "the balancer has no member " + e.member};
   }
   if (e.hc_method && !facts.hc_method_known) {
-    return EditRefusal{400, "w_hm", "is not a health-check method mod_proxy_hcheck has"};
+    return Refusal{http::kBadRequest, "w_hm", "is not a health-check method mod_proxy_hcheck has"};
   }
   if (e.add_member && facts.added_exists) {
-    return EditRefusal{409, "b_nwrkr", "the balancer already has this member"};
+    return Refusal{http::kConflict, "b_nwrkr", "the balancer already has this member"};
   }
   return std::nullopt;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/manager/manager_edit.hpp"
+#include "core/manager/refusal.hpp"
 
 namespace isb {
 
@@ -20,13 +21,6 @@ struct EditFacts {
   bool hc_method_known = false;  // e.hc_method is one mod_proxy_hcheck implements
 };
 
-// A refusal: the HTTP status, the field it concerns, and what to do about it.
-struct EditRefusal {
-  int status = 0;
-  std::string field;
-  std::string message;
-};
-
 // Whether the edit adds a member and then edits that same member (stock's add
 // form names the new member in `w` as well).
 bool edits_added_member(const EditRequest& e);
@@ -35,7 +29,7 @@ bool edits_added_member(const EditRequest& e);
 //   400 `w`       the member it edits is not in the balancer;
 //   400 `w_hm`    the health-check method is not one mod_proxy_hcheck has;
 //   409 `b_nwrkr` the member it adds is in the balancer already.
-std::optional<EditRefusal> refuse_edit(const EditRequest& e, const EditFacts& facts);
+std::optional<Refusal> refuse_edit(const EditRequest& e, const EditFacts& facts);
 
 // The audit line of one changed member value: `member URL: field before -> after`,
 // with "" for an empty value.

@@ -1,0 +1,129 @@
+#include "core/manager/request.hpp"
+
+#include <algorithm>
+
+#include "core/text/host.hpp"
+
+namespace isb {
+
+std::optional<Refusal> parse_view(std::string_view query, View& view) {
+  if (query.empty()) return std::nullopt;
+  EditError err;
+  auto fields = parse_form(query, err);
+  if (!fields) return Refusal{http::kBadRequest, err.field, err.message};
+  for (const FormField& f : *fields) {
+    if (f.name == "format") {
+      if (f.value == "json") {
+        view.format = Format::kJson;
+      } else if (f.value == "prometheus") {
+        view.format = Format::kPrometheus;
+      } else if (f.value == "xml") {
+        view.format = Format::kXml;
+      } else if (f.value == "html") {
+        view.format = Format::kHtml;
+      } else {
+        return Refusal{http::kBadRequest, "format", "must be html, json, prometheus or xml"};
+      }
+    } else if (f.name == "xml") {
+      view.format = Format::kXml;
+    } else if (f.name == "b") {
+      view.balancer = f.value;
+    } else if (f.name == "w") {
+      view.member = f.value;
+    } else if (f.name != "nonce") {
+      return Refusal{http::kBadRequest, f.name,
+                     "a GET never changes anything; edits are POSTed with the page's nonce"};
+    }
+  }
+  if (view.balancer.empty()) view.member.clear();
+  return std::nullopt;
+}
+
+std::optional<Refusal> check_selection(const ManagerSnapshot& snap, const View& view) {
+  if (view.balancer.empty()) return std::nullopt;
+  for (const BalancerSnapshot& b : snap.balancers) {
+    if (short_balancer_name(b.name) != view.balancer) continue;
+    if (view.member.empty()) return std::nullopt;
+    for (const MemberSnapshot& m : b.members) {
+      if (m.name == view.member) return std::nullopt;
+    }
+    return Refusal{http::kNotFound, "w", b.name + " has no member " + view.member};
+  }
+  return Refusal{http::kNotFound, "b", "this virtual host has no balancer " + view.balancer};
+}
+
+BodyKind body_kind(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  if (media.empty()) return BodyKind::kForm;
+  const std::string lower = lower_ascii(media);
+  if (lower == "application/json") return BodyKind::kJson;
+  if (lower == "application/x-www-form-urlencoded") return BodyKind::kForm;
+  return BodyKind::kUnsupported;
+}
+
+std::optional<Refusal> parse_link_query(std::string_view query, std::vector<FormField>& link) {
+  if (query.empty()) return std::nullopt;
+  EditError err;
+  auto fields = parse_form(query, err);
+  if (!fields) return Refusal{http::kBadRequest, err.field, err.message};
+  for (const FormField& q : *fields) {
+    if (q.name != "b" && q.name != "w" && q.name != "nonce") {
+      return Refusal{http::kBadRequest, q.name,
+                     "an edit carries its fields in the body; the query string may only "
+                     "repeat the b, w and nonce of the page's link"};
+    }
+  }
+  link = std::move(*fields);
+  return std::nullopt;
+}
+
+std::optional<Refusal> check_link_agrees(std::span<const FormField> link,
+                                         std::span<const FormField> body) {
+  for (const FormField& q : link) {
+    const bool agrees = std::any_of(body.begin(), body.end(), [&q](const FormField& f) {
+      return f.name == q.name && f.value == q.value;
+    });
+    if (!agrees) {
+      return Refusal{http::kBadRequest, q.name,
+                     "the link's " + q.name +
+                         "= is not the body's; the body says what is edited, and the link "
+                         "it is posted to must name the same"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> check_nonce(const EditRequest& e, bool balancer_found,
+                                   std::string_view expected) {
+  if (balancer_found && !e.has_nonce && !e.edits_anything()) return std::nullopt;
+  if (e.has_nonce && nonce_equal(balancer_found ? expected : std::string_view{}, e.nonce)) {
+    return std::nullopt;
+  }
+  return Refusal{http::kForbidden, "nonce",
+                 e.has_nonce ? "does not match this balancer's nonce; reload the page"
+                             : "is missing; every edit carries the nonce the page shows"};
+}
+
+std::string content_security_policy(std::string_view script_nonce) {
+  std::string csp = "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-";
+  csp += script_nonce;
+  csp +=
+      "'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors "
+      "'none'";
+  return csp;
+}
+
+std::string edit_reply_json(std::string_view balancer, std::span<const std::string> changes) {
+  std::string reply = "{\"ok\":true,\"balancer\":";
+  reply += json_quote(balancer);
+  reply += ",\"changes\":[";
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    if (i > 0) reply += ',';
+    reply += json_quote(changes[i]);
+  }
+  reply += "]}\n";
+  return reply;
+}
+
+}  // namespace isb
