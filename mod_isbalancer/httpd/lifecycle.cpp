@@ -17,6 +17,7 @@
 #include "canon.hpp"
 #include "core/config/scope.hpp"
 #include "core/policy/selector.hpp"
+#include "core/routing/sticky.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"
@@ -341,13 +342,8 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
                      e.first->s->name, e.first->s->lbpname, names.c_str());
         return HTTP_INTERNAL_SERVER_ERROR;
       }
-      // mod_proxy stores stickysession=|x as no cookie and path "x": no session
-      // would ever be sticky, silently. Say so instead.
-      // A '|', space or tab left in either name (stickysession= |x, A|b|c, A||b)
-      // matches nothing either.
-      const auto stray = [](const char* name) { return std::strpbrk(name, "| \t") != nullptr; };
-      if ((e.first->s->sticky[0] == '\0' && e.first->s->sticky_path[0] != '\0') ||
-          stray(e.first->s->sticky) || stray(e.first->s->sticky_path)) {
+      // A stickysession no session can match is a silent loss of stickiness: refuse it.
+      if (!sticky_names_usable(field(e.first->s->sticky), field(e.first->s->sticky_path))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      ISB_LOGNO(00042) "%s: stickysession='%s|%s' names no cookie, or a name "
                                       "with '|' or a space, which no session matches; write "

@@ -23,8 +23,8 @@
 #include "core/manager/origin.hpp"
 #include "core/manager/request.hpp"
 #include "core/policy/selector.hpp"
+#include "core/shm/edit_lock.hpp"
 #include "directives.hpp"
-#include "edit_lock.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"
@@ -361,7 +361,7 @@ int edit(request_rec* r, const SharedState& shared) {
   std::string notice = "No change.";
   if (e->edits_anything()) {
     EditLock lock(shared.balancer(lb->slot));
-    if (!lock.acquire(apr_time_from_sec(2))) {
+    if (!lock.acquire(std::chrono::seconds(2))) {
       return refuse(r, {HTTP_SERVICE_UNAVAILABLE, "", "another edit of this balancer is running"},
                     json, ISB_LOGNO(00029));
     }

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "core/persist/state_store.hpp"
-#include "edit_lock.hpp"
+#include "core/shm/edit_lock.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "process_state.hpp"
@@ -183,7 +183,7 @@ apr_status_t carry_edits_on_cleanup(void* server) noexcept {
     void* old = nullptr;
     apr_pool_userdata_get(&old, kCarriedKey, ppool);
     if (old != nullptr) apr_pool_destroy(static_cast<apr_pool_t*>(old));
-    // Close every balancer under its edit lock first (edit_lock.hpp): an edit
+    // Close every balancer under its edit lock first (core/shm/edit_lock.hpp): an edit
     // that already answered 200 is in what is collected below, and one that
     // comes later in an old child is refused instead of being lost.
     if (const auto& shared = process_state().shared) {
@@ -191,7 +191,7 @@ apr_status_t carry_edits_on_cleanup(void* server) noexcept {
         if (!lb) continue;
         BalancerCounters& counters = shared->balancer(lb->slot);
         EditLock lock(counters);
-        if (!lock.acquire(apr_time_from_sec(2))) {
+        if (!lock.acquire(std::chrono::seconds(2))) {
           ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                        ISB_LOGNO(00046) "%s: an edit held its lock for 2 s while httpd "
                                         "restarted; an edit still running now may be lost",

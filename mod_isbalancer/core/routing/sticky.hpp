@@ -20,6 +20,17 @@ namespace isb {
 
 inline constexpr std::size_t kMaxSessionValue = 4096;
 
+// Whether a balancer's stickysession names can ever match a session, as mod_proxy
+// stores them (`cookie|path`; the same name twice without '|'). They cannot when
+// there is a path name but no cookie name (stickysession=|x), or when either
+// name still holds a '|', space or tab (stickysession= |x, A|b|c, A||b).
+// Both empty: the balancer is not sticky, which is fine.
+constexpr bool sticky_names_usable(std::string_view cookie, std::string_view path) noexcept {
+  if (cookie.empty() && !path.empty()) return false;
+  return cookie.find_first_of("| \t") == std::string_view::npos &&
+         path.find_first_of("| \t") == std::string_view::npos;
+}
+
 struct StickyConfig {
   std::string_view cookie_name;     // stickysession=COOKIE|path: the part before '|'
   std::string_view path_name;       // the part after '|', or the same name

@@ -114,7 +114,7 @@ struct alignas(kSlotAlign) BalancerCounters {
   std::uint32_t member_slots = 0;
   // 1 once the parent has collected this generation's edits (a restart is under
   // way): an edit that comes later would be lost with the generation, so it is
-  // refused. Written under the edit lock (httpd/edit_lock.hpp); 0 again when a
+  // refused. Written under the edit lock (edit_lock.hpp); 0 again when a
   // graceful restart keeps the segment.
   std::atomic<std::uint64_t> closed{0};
   std::atomic<std::uint64_t> reserved[2]{};

@@ -182,3 +182,15 @@ TEST_CASE("name case: cookie exact, URL any case only without '|'", "[sticky][ca
     }
   }
 }
+
+TEST_CASE("stickysession names that can never match are recognised", "[sticky][config]") {
+  static_assert(sticky_names_usable("JSESSIONID", "JSESSIONID"));
+  static_assert(sticky_names_usable("JSESSIONID", "jsessionid"));
+  static_assert(sticky_names_usable("", ""));             // not sticky at all
+  static_assert(!sticky_names_usable("", "jsessionid"));  // stickysession=|jsessionid
+  static_assert(!sticky_names_usable(" ", "x"));
+  static_assert(!sticky_names_usable("A", "b|c"));  // A|b|c
+  static_assert(!sticky_names_usable("A", "|b"));   // A||b
+  static_assert(!sticky_names_usable("A\t", "A\t"));
+  SUCCEED();
+}

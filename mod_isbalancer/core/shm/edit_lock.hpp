@@ -9,17 +9,18 @@
 // that comes later in an old child is refused (503) instead of being lost.
 #pragma once
 
-#include <apr_time.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include "core/shm/shared_state.hpp"
 
-namespace isb::httpd {
+namespace isb {
 
 // Serialises edits of one balancer across every thread of every child. The owner's
 // PID is kept so that a child killed mid-edit does not block edits for ever.
@@ -32,9 +33,11 @@ class EditLock {
     if (held_) owner_.store(0, std::memory_order_release);
   }
 
-  bool acquire(apr_interval_time_t wait) {
-    const auto me = static_cast<std::int32_t>(getpid());
-    const apr_time_t deadline = apr_time_now() + wait;
+  // Waits up to `wait` for the lock, looking every millisecond. Taken over from
+  // an owner that no longer exists.
+  bool acquire(std::chrono::microseconds wait) {
+    const auto me = static_cast<std::int32_t>(::getpid());
+    const auto deadline = std::chrono::steady_clock::now() + wait;
     do {
       std::int32_t seen = 0;
       if (owner_.compare_exchange_strong(seen, me, std::memory_order_acq_rel)) {
@@ -46,8 +49,8 @@ class EditLock {
         held_ = true;  // its owner died mid-edit
         return true;
       }
-      apr_sleep(1000);
-    } while (apr_time_now() < deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } while (std::chrono::steady_clock::now() < deadline);
     return false;
   }
 
@@ -56,4 +59,4 @@ class EditLock {
   bool held_ = false;
 };
 
-}  // namespace isb::httpd
+}  // namespace isb
