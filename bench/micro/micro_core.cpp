@@ -78,7 +78,8 @@ void BM_Pick(benchmark::State& state, std::string_view method) {
   const std::size_t count = isb::collect_candidates(t, 0, cands);
   const isb::Selector* sel = isb::find_selector(method);
   for (auto _ : state) {
-    std::size_t pos = sel->pick(std::span<const isb::Candidate>(cands.data(), count), 0);
+    std::size_t pos =
+        sel->pick(std::span<const isb::Candidate>(cands.data(), count), isb::PickContext{});
     benchmark::DoNotOptimize(pos);
   }
 }

@@ -338,7 +338,11 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
     }
   }
   if (reset.needed()) reset_credit(state, lb.slots());
-  if (!out.changes.empty()) counters.edits.fetch_add(1, std::memory_order_relaxed);
+  if (!out.changes.empty()) {
+    counters.edits.fetch_add(1, std::memory_order_relaxed);
+    // Weights and routes changed too: selector state is rebuilt from them.
+    counters.members_version.fetch_add(1, std::memory_order_acq_rel);
+  }
   return out;
 }
 

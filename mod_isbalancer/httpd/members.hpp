@@ -21,6 +21,7 @@
 
 #include "canon.hpp"
 #include "core/manager/manager_edit.hpp"
+#include "core/policy/state_cache.hpp"
 #include "core/shm/member_slots.hpp"
 #include "core/shm/shared_state.hpp"
 #include "httpd_includes.hpp"
@@ -56,6 +57,8 @@ struct LocalBalancer {
   std::vector<std::uint8_t> configured_slot;              // 1 where `configured` has a value
   BalancerSettings configured_balancer;
   std::atomic<std::uint64_t> seen_version{~std::uint64_t{0}};
+  // The selector's per-process state, for members as of seen_version.
+  SelectorStateCache selector_states;
 
   // Its member slots, as core/shm/member_slots.hpp takes them.
   BalancerSlots slots() const noexcept {

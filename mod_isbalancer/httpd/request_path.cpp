@@ -93,7 +93,19 @@ bool is_balancer_url(const char* url) noexcept {
 struct Attempt {
   BusyTicket ticket;
   apr_time_t picked;
+  const Selector* selector;  // the method that picked, for its result()
+  std::uint32_t number;      // 0: the first try; n: the n-th failover
 };
+
+// The selector's per-process state for `lb`. The caller checks
+// selector.stateful() first, so a stateless method costs no call.
+[[gnu::noinline]] const SelectorState* selector_state(LocalBalancer* lb, const Selector& selector,
+                                                      WorkerTable& table, Candidate* scratch) {
+  if (lb == nullptr) return nullptr;
+  return lb->selector_states.get(selector, lb->seen_version.load(std::memory_order_acquire), [&] {
+    return list_members(table, {scratch, table.size()});
+  });
+}
 
 apr_status_t release_busy(void* attempt) noexcept {
   SharedState::release_busy(static_cast<Attempt*>(attempt)->ticket);
@@ -140,7 +152,11 @@ proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept {
   RequestView req{{}, {}, {}, apr_time_now()};
   const BalancerCounters& counters =
       shared->balancer(static_cast<std::uint32_t>(balancer->s->index));
-  Decision d = balance(table, policy_of(balancer, counters), req, {scratch, table.size()});
+  BalancerPolicy policy = policy_of(balancer, counters);
+  if (policy.selector->stateful()) {
+    policy.state = selector_state(local_balancer(balancer), *policy.selector, table, scratch);
+  }
+  Decision d = balance(table, policy, req, {scratch, table.size()});
   return d.outcome == Outcome::kBalanced ? table.worker(d.member) : nullptr;
 }
 
@@ -205,10 +221,17 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     WorkerTable table(b, *shared);
     const std::size_t n = table.size();
     auto* scratch = static_cast<Candidate*>(apr_palloc(r->pool, sizeof(Candidate) * (n ? n : 1)));
-    const BalancerPolicy policy = policy_of(b, bcounters);
+    BalancerPolicy policy = policy_of(b, bcounters);
+    if (policy.selector->stateful()) {
+      policy.state = selector_state(lb, *policy.selector, table, scratch);
+    }
     const char* cookie = apr_table_get(r->headers_in, "Cookie");
     RequestView req{*url, r->args ? std::string_view(r->args) : std::string_view{},
                     cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};
+    // A failover comes back here with the failed attempt still recorded.
+    const auto* previous =
+        static_cast<const Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
+    req.attempt = previous != nullptr ? previous->number + 1 : 0;
 
     Decision d = decide(table, policy, req, {scratch, n});
     if (d.forced_recovery) {
@@ -246,7 +269,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     auto* attempt = static_cast<Attempt*>(apr_palloc(r->pool, sizeof(Attempt)));
     *attempt = {shared->acquire_busy(process_state().process_row,
                                      static_cast<std::uint32_t>(chosen->s->index)),
-                req.now};
+                req.now, policy.selector, req.attempt};
     apr_pool_cleanup_register(r->pool, attempt, &release_busy, apr_pool_cleanup_null);
     ap_set_module_config(r->request_config, &isbalancer_module, attempt);
 
@@ -288,11 +311,14 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
   const auto& shared = process_state().shared;
   if (worker == nullptr || balancer == nullptr || !shared) return DECLINED;
   MemberCounters& counters = shared->member(static_cast<std::uint32_t>(worker->s->index));
-  if (auto* attempt =
-          static_cast<Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
-      attempt != nullptr && attempt->ticket.counters == &counters) {
-    const apr_time_t now = apr_time_now();
-    record_latency(counters, now - attempt->picked, now);
+  const auto* attempt =
+      static_cast<const Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
+  AttemptResult result;
+  const bool ours = attempt != nullptr && attempt->ticket.counters == &counters;
+  if (ours) {
+    result.now_us = apr_time_now();
+    result.latency_us = result.now_us - attempt->picked;
+    record_latency(counters, result.latency_us, result.now_us);
   }
   PassiveHealth health;
   if (balancer->errstatuses != nullptr) {
@@ -300,8 +326,11 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
                             static_cast<std::size_t>(balancer->errstatuses->nelts)};
   }
   health.fail_on_timeout = balancer->failontimeout != 0;
-  const Response response{r->status, apr_table_get(r->notes, "proxy_timedout") != nullptr};
-  switch (judge_response(health, worker->s->status, response)) {
+  // Looked up only when it matters: a table lookup costs more than the rest.
+  const Response response{
+      r->status, health.fail_on_timeout && apr_table_get(r->notes, "proxy_timedout") != nullptr};
+  const Fault fault = judge_response(health, worker->s->status, response);
+  switch (fault) {
     case Fault::kNone:
       break;
     case Fault::kStatus:
@@ -318,6 +347,11 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
                                      "failontimeout is On",
                     balancer->s->name, worker->s->name_ex);
       break;
+  }
+  if (ours && attempt->selector->wants_results()) {
+    result.status = r->status;
+    result.fault = fault != Fault::kNone;
+    attempt->selector->result(counters, result);
   }
   return OK;
 }

@@ -1,14 +1,25 @@
 // The selector interface: one load-balancing method per file (selector_*.cpp),
-// chosen by name through make_selector().
+// found by name through find_selector().
 //
-// A selector sees only the candidates the eligibility pass (eligibility.hpp)
+// A selector sees only the candidates the eligibility pass (routing/eligibility.hpp)
 // left: usable members of the first lbset that has any, spares standing in for
 // unusable members, or the hot standbys. It never decides who may be picked, only
 // which of them is.
+//
+// What a method may use, beyond the candidates' shared counters:
+//   - per-process state of its own (a lookup table, a ring), built by
+//     build_state() from every member of the balancer whenever the members or
+//     their weights change, and handed back with each pick (state_cache.hpp);
+//   - the request: its time, its key (for methods that map a request to a
+//     member) and which attempt this is (0 first, then one per failover);
+//   - the result of each attempt, through result(), after the response.
+// Candidate::weight is the member's effective weight: the place where a weight
+// that changes over time (slow start) reaches every method alike.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -18,20 +29,66 @@ namespace isb {
 
 struct Candidate {
   std::uint32_t index;       // position in the balancer's member table
-  std::int64_t weight;       // loadfactor as mod_proxy stores it (100 = 1.0)
+  std::int64_t weight;       // effective loadfactor, as mod_proxy stores it (100 = 1.0)
   std::uint64_t traffic;     // bytes in + out so far
   MemberCounters* counters;  // shared counters of this member
 };
 
+// A method's per-process state for one balancer (see build_state). Immutable
+// once built: picks on many threads read it without a lock.
+class SelectorState {
+ public:
+  virtual ~SelectorState() = default;
+};
+
+struct PickContext {
+  std::int64_t now_us = 0;               // the request's time (µs, record_latency's clock)
+  std::optional<std::uint64_t> key;      // the request's hash key, for methods that map keys
+  std::uint32_t attempt = 0;             // 0: the request's first try; n: its n-th failover
+  const SelectorState* state = nullptr;  // build_state()'s, for this balancer; may be null
+};
+
+// How one attempt ended, for result().
+struct AttemptResult {
+  std::int64_t latency_us = 0;  // from the pick to the end of the exchange
+  int status = 0;               // the status sent to the client
+  bool fault = false;           // passive health put the member into error
+  std::int64_t now_us = 0;
+};
+
 class Selector {
  public:
+  // What a method uses beyond pick(), so that callers skip what it does not:
+  // a method that keeps no state and wants no results costs nothing more.
+  enum Needs : unsigned {
+    kNothing = 0,
+    kState = 1,    // overrides build_state()
+    kResults = 2,  // overrides result()
+  };
+  explicit Selector(unsigned needs = kNothing) noexcept : needs_(needs) {}
   virtual ~Selector() = default;
-  // Returns the position in `candidates` of the chosen member. `now_us` is the
-  // request's time (µs, the same clock as record_latency's).
+
+  bool stateful() const noexcept { return (needs_ & kState) != 0; }
+  bool wants_results() const noexcept { return (needs_ & kResults) != 0; }
+
+  // Returns the position in `candidates` of the chosen member.
   // Contract: `candidates` is not empty. Thread- and process-safe: only atomic
-  // updates of the candidates' counters.
+  // updates of the candidates' counters, and reads of ctx.state.
   virtual std::size_t pick(std::span<const Candidate> candidates,
-                           std::int64_t now_us) const noexcept = 0;
+                           const PickContext& ctx) const noexcept = 0;
+  // The state picks get for a balancer whose members are `members` (all of them,
+  // usable or not, by index). Called only for a method that needs kState.
+  virtual std::unique_ptr<const SelectorState> build_state(
+      std::span<const Candidate> /*members*/) const {
+    return nullptr;
+  }
+  // After each attempt this method picked or that a session routed to `member`;
+  // called only for a method that needs kResults. Shared per-member figures that
+  // every method and the manager use (latency, busy) are kept by the caller.
+  virtual void result(MemberCounters& /*member*/, const AttemptResult& /*r*/) const noexcept {}
+
+ private:
+  unsigned needs_;
 };
 
 // How many selectors there are: the registry's one list of names (selector.cpp)

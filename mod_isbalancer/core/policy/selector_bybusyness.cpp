@@ -19,7 +19,7 @@ namespace {
 class ByBusyness final : public Selector {
  public:
   std::size_t pick(std::span<const Candidate> candidates,
-                   std::int64_t /*now_us*/) const noexcept override {
+                   const PickContext& /*ctx*/) const noexcept override {
     std::int64_t total = 0;
     std::size_t best = 0;
     std::int64_t best_busy = std::numeric_limits<std::int64_t>::max();

@@ -32,7 +32,7 @@ namespace {
 class ByRequests final : public Selector {
  public:
   std::size_t pick(std::span<const Candidate> candidates,
-                   std::int64_t /*now_us*/) const noexcept override {
+                   const PickContext& /*ctx*/) const noexcept override {
     std::int64_t total = 0;
     std::int64_t best_status = std::numeric_limits<std::int64_t>::min();
     std::size_t best = 0;

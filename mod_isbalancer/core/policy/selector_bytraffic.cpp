@@ -16,7 +16,7 @@ namespace {
 class ByTraffic final : public Selector {
  public:
   std::size_t pick(std::span<const Candidate> candidates,
-                   std::int64_t /*now_us*/) const noexcept override {
+                   const PickContext& /*ctx*/) const noexcept override {
     std::size_t best = 0;
     std::uint64_t best_score = std::numeric_limits<std::uint64_t>::max();
     for (std::size_t i = 0; i < candidates.size(); ++i) {

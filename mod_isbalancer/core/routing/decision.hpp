@@ -26,13 +26,21 @@ struct BalancerPolicy {
   bool nofailover = false;    // stickysession route down -> 503 instead of rebalancing
   bool forcerecovery = true;  // all members in error -> force them back
   const Selector* selector = nullptr;
+  const SelectorState* state = nullptr;  // the selector's, for this balancer (state_cache.hpp)
 };
 
 struct RequestView {
-  std::string_view url;            // "balancer://name/path;params" (and "?query" with nocanon)
-  std::string_view query;          // the query string without '?' (r->args); may be empty
-  std::string_view cookie_header;  // empty if none
-  std::int64_t now = 0;            // µs, from the caller's clock
+  RequestView() = default;
+  RequestView(std::string_view url_, std::string_view query_, std::string_view cookie_header_,
+              std::int64_t now_) noexcept
+      : url(url_), query(query_), cookie_header(cookie_header_), now(now_) {}
+
+  std::string_view url;              // "balancer://name/path;params" (and "?query" with nocanon)
+  std::string_view query;            // the query string without '?' (r->args); may be empty
+  std::string_view cookie_header;    // empty if none
+  std::int64_t now = 0;              // µs, from the caller's clock
+  std::uint32_t attempt = 0;         // 0: the first try; n: the n-th failover of this request
+  std::optional<std::uint64_t> key;  // the request's hash key, for methods that map keys
 };
 
 enum class Outcome {
@@ -61,7 +69,8 @@ Decision balance(T& t, const BalancerPolicy& policy, const RequestView& req,
     d.member = kNoMember;
     return d;
   }
-  std::size_t pos = policy.selector->pick(scratch.first(n), req.now);
+  std::size_t pos = policy.selector->pick(scratch.first(n),
+                                          PickContext{req.now, req.key, req.attempt, policy.state});
   d.outcome = Outcome::kBalanced;
   d.member = scratch[pos].index;
   // Stock marks every balanced request of a sticky balancer as a route change:

@@ -64,6 +64,15 @@ Candidate make_candidate(T& t, std::size_t i) noexcept {
                    static_cast<std::uint64_t>(t.traffic(i)), &t.counters(i)};
 }
 
+// Every member as a candidate, usable or not, in table order: what a selector
+// builds its per-process state from. `out` must have room for t.size() entries.
+template <MemberTable T>
+std::span<const Candidate> list_members(T& t, std::span<Candidate> out) noexcept {
+  const std::size_t n = t.size();
+  for (std::size_t i = 0; i < n; ++i) out[i] = make_candidate(t, i);
+  return out.first(n);
+}
+
 // Fills `out` with the candidates for a new (non-sticky) request and returns how
 // many there are. `out` must have room for t.size() entries.
 template <MemberTable T>

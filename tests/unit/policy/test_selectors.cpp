@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "core/policy/state_cache.hpp"
+#include "core/policy/two_choices.hpp"
 #include "fake_table.hpp"
 
 using namespace isb;
@@ -245,4 +251,138 @@ TEST_CASE("selector registry", "[selector]") {
   CHECK(selector_at(kSelectorCount) == nullptr);
   CHECK(find_selector("heartbeat") == nullptr);
   CHECK(find_selector("") == nullptr);
+}
+
+namespace {
+
+// Candidates over plain counters, for the two-choices worked sequences.
+struct Pool {
+  std::vector<MemberCounters> counters;
+  std::vector<Candidate> candidates;
+  explicit Pool(std::vector<std::int64_t> weights) : counters(weights.size()) {
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      candidates.push_back({static_cast<std::uint32_t>(i), weights[i], 0, &counters[i]});
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("leastrequest: the worked sequence of selector_leastrequest.cpp",
+          "[selector][leastrequest]") {
+  Pool p({100, 100, 200});
+  p.counters[0].busy = 3;
+  p.counters[1].busy = 1;
+  p.counters[2].busy = 4;
+  const std::vector<std::pair<std::uint64_t, std::uint64_t>> draws{
+      {50, 150}, {120, 20}, {300, 10}, {210, 150}};
+  std::string got;
+  for (auto [r1, r2] : draws) {
+    got += "abc"[two_choices(std::span<const Candidate>(p.candidates), &leastrequest_cost, r1, r2)];
+  }
+  CHECK(got == "cbcb");
+  // Equal costs: the first drawn wins.
+  p.counters[0].busy = 2;
+  p.counters[1].busy = 2;
+  CHECK(two_choices(std::span<const Candidate>(p.candidates), &leastrequest_cost, 150, 50) == 1);
+  CHECK(two_choices(std::span<const Candidate>(p.candidates), &leastrequest_cost, 50, 50) == 0);
+}
+
+TEST_CASE("bylatency: the worked sequence of selector_bylatency.cpp", "[selector][bylatency]") {
+  Pool p({100, 100, 100});
+  record_latency(p.counters[0], 1000, 0);
+  record_latency(p.counters[1], 1000, 0);
+  record_latency(p.counters[2], 21000, 0);
+  auto cost = [](const Candidate& c) { return bylatency_cost(c, 0); };
+  const std::vector<std::pair<std::uint64_t, std::uint64_t>> draws{
+      {250, 50}, {120, 150}, {10, 120}};
+  std::string got;
+  for (auto [r1, r2] : draws) {
+    got += "abc"[two_choices(std::span<const Candidate>(p.candidates), cost, r1, r2)];
+  }
+  CHECK(got == "aba");
+  p.counters[0].busy = 2;  // a now costs 3000: a pair (a, b) gives b
+  CHECK(two_choices(std::span<const Candidate>(p.candidates), cost, 10, 50) == 1);
+}
+
+namespace {
+
+// A method with per-process state: it remembers the weights it was built from
+// and picks the member the state says, so a test can see which state it got.
+struct Remembered final : SelectorState {
+  std::vector<std::int64_t> weights;
+};
+
+class Stateful final : public Selector {
+ public:
+  Stateful() noexcept : Selector(kState | kResults) {}
+  std::unique_ptr<const SelectorState> build_state(
+      std::span<const Candidate> members) const override {
+    auto s = std::make_unique<Remembered>();
+    for (const Candidate& c : members) s->weights.push_back(c.weight);
+    return s;
+  }
+  std::size_t pick(std::span<const Candidate> candidates,
+                   const PickContext& ctx) const noexcept override {
+    last_attempt = ctx.attempt;
+    last_state = static_cast<const Remembered*>(ctx.state);
+    return candidates.size() - 1;
+  }
+  void result(MemberCounters& member, const AttemptResult& r) const noexcept override {
+    results.push_back({&member, r.status});
+  }
+  mutable std::uint32_t last_attempt = 0;
+  mutable const Remembered* last_state = nullptr;
+  mutable std::vector<std::pair<MemberCounters*, int>> results;
+};
+
+}  // namespace
+
+TEST_CASE("selector state: built once per member version and selector, handed to picks",
+          "[selector][state]") {
+  FakeTable t;
+  t.add("a", 100);
+  t.add("b", 300);
+  Stateful method;
+  SelectorStateCache cache;
+  std::vector<Candidate> scratch(t.size());
+  auto members = [&] { return list_members(t, scratch); };
+
+  const SelectorState* s1 = cache.get(method, 1, members);
+  CHECK(cache.get(method, 1, members) == s1);  // the same version: no rebuild
+  CHECK(cache.builds() == 1);
+  REQUIRE(s1 != nullptr);
+  CHECK(static_cast<const Remembered*>(s1)->weights == std::vector<std::int64_t>{100, 300});
+
+  t[0].weight = 200;  // an edit: the caller's version moves
+  const SelectorState* s2 = cache.get(method, 2, members);
+  CHECK(s2 != s1);
+  CHECK(static_cast<const Remembered*>(s2)->weights == std::vector<std::int64_t>{200, 300});
+  CHECK(static_cast<const Remembered*>(s1)->weights.size() == 2);  // the old one is still alive
+  Stateful other;
+  CHECK(cache.get(other, 2, members) != s2);  // another method: its own state
+  CHECK(cache.builds() == 3);
+
+  // The pick gets the state and the attempt number; the result reaches the method.
+  BalancerPolicy policy;
+  policy.selector = &method;
+  policy.state = s2;
+  RequestView req{"balancer://c/", {}, "", 0};
+  req.attempt = 2;
+  Decision d = decide(t, policy, req, scratch);
+  CHECK(d.member == 1);
+  CHECK(method.last_attempt == 2);
+  CHECK(method.last_state == s2);
+  method.result(t[1].counters, AttemptResult{1500, 502, true, 10});
+  REQUIRE(method.results.size() == 1);
+  CHECK((method.results[0].first == &t[1].counters && method.results[0].second == 502));
+}
+
+TEST_CASE("selector state: the built-in methods keep none and want no results",
+          "[selector][state]") {
+  for (std::size_t i = 0; i < kSelectorCount; ++i) {
+    const Selector* s = selector_at(i);
+    CHECK(!s->stateful());
+    CHECK(!s->wants_results());
+  }
 }

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/policy/state_cache.hpp"
 #include "fake_table.hpp"
 
 using namespace isb;
@@ -94,4 +95,43 @@ TEST_CASE("concurrent two-choice picks and latency records lose no count", "[con
     CHECK(elected == std::uint64_t{kThreads} * kRounds);
     CHECK(samples == elected);
   }
+}
+
+TEST_CASE("selector state: many threads read while edits rebuild it", "[concurrency]") {
+  struct Count final : SelectorState {
+    std::size_t members = 0;
+  };
+  class Stateful final : public Selector {
+   public:
+    Stateful() noexcept : Selector(kState) {}
+    std::unique_ptr<const SelectorState> build_state(
+        std::span<const Candidate> members) const override {
+      auto s = std::make_unique<Count>();
+      s->members = members.size();
+      return s;
+    }
+    std::size_t pick(std::span<const Candidate>, const PickContext&) const noexcept override {
+      return 0;
+    }
+  };
+  Stateful method;
+  SelectorStateCache cache;
+  std::atomic<std::uint64_t> version{0};
+  std::atomic<bool> wrong{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      std::vector<Candidate> members(3, Candidate{0, 100, 0, nullptr});
+      for (int i = 0; i < 20000; ++i) {
+        const auto* s = static_cast<const Count*>(
+            cache.get(method, version.load(), [&] { return std::span<const Candidate>(members); }));
+        if (s == nullptr || s->members != 3) wrong = true;
+      }
+    });
+  }
+  for (int e = 0; e < 200; ++e) version.fetch_add(1);  // edits while they read
+  for (auto& t : threads) t.join();
+  CHECK(!wrong);
+  CHECK(cache.builds() >= 1);
+  CHECK(cache.builds() <= 201);
 }

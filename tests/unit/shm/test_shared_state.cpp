@@ -142,7 +142,7 @@ TEST_CASE("byrequests picks from forked processes keep the weights exactly", "[s
       Candidate cands[3] = {
           {0, 100, 0, &s->member(0)}, {1, 200, 0, &s->member(1)}, {2, 500, 0, &s->member(2)}};
       for (int i = 0; i < kPicks; ++i) {
-        std::size_t pos = sel->pick(cands, 0);
+        std::size_t pos = sel->pick(cands, PickContext{});
         cands[pos].counters->elected.fetch_add(1);
       }
       _exit(0);
