@@ -21,6 +21,8 @@ void require(bool ok) {
   if (!ok) std::abort();
 }
 
+// The lbmethod names b_lbm may take here: a subset of the registry's, which this
+// target does not link (policy/selector.cpp).
 constexpr std::array<std::string_view, 3> kMethods = {"byrequests", "bybusyness", "bytraffic"};
 
 }  // namespace

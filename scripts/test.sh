@@ -13,6 +13,9 @@ bash scripts/build.sh
 echo "== clang-format"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 
+echo "== docs"
+/usr/bin/python3 scripts/check_docs.py
+
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j"$(nproc)")
 

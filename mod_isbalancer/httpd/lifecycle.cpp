@@ -178,7 +178,7 @@ bool make_nonce(char (&out)[APR_UUID_FORMATTED_LENGTH + 1]) noexcept {
   return true;
 }
 
-// The scope (core/scope.hpp) of a virtual host: its ServerName and port, and the
+// The scope (core/config/scope.hpp) of a virtual host: its ServerName and port, and the
 // addresses of its <VirtualHost> line, as written there ("*" for a wildcard).
 std::string scope_of(const server_rec* s) {
   std::vector<std::string> addresses;

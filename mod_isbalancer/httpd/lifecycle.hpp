@@ -9,7 +9,7 @@ int pre_config(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp) noexcept;
 int post_config(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s) noexcept;
 void child_init(apr_pool_t* p, server_rec* s) noexcept;
 // Parent only, about once a second: gives back the busy counts of children that
-// died mid-request (the busy ledger in core/shared_state.hpp).
+// died mid-request (the busy ledger in core/shm/shared_state.hpp).
 int monitor(apr_pool_t* p, server_rec* s) noexcept;
 
 }  // namespace isb::httpd

@@ -29,7 +29,8 @@
 //   ISB00026 info    balancer-manager: edit from a foreign origin refused (403)
 //   ISB00027 info    balancer-manager: edit with a missing or wrong nonce refused (403)
 //   ISB00028 notice  balancer-manager: edit applied (who, what, old -> new)
-//   ISB00029 info    balancer-manager: edit refused: conflict (409) or busy (503)
+//   ISB00029 info    balancer-manager: edit refused: conflict (409), no such member or
+//                    health-check method (400), busy or restarting (503)
 //   ISB00030 info    balancer-manager: a Host the virtual host does not answer to (403)
 //   ISB00031-ISB00039 are left for the balancer-manager
 //   ISB00040 notice  busy counts of children that died mid-request given back

@@ -1,9 +1,9 @@
 // The balancer-manager: GET shows (HTML, JSON, Prometheus, stock's XML), POST
 // edits. An edit must come from this page's own origin (or one the operator
-// trusts; core/origin.hpp) and carry the balancer's nonce; it is validated as a whole
-// (core/manager_edit) before anything changes, applied under the balancer's edit lock, logged with
-// who made it, and written to the state file when BalancerPersist is On. Access control stays with
-// httpd's Require.
+// trusts; core/manager/origin.hpp) and carry the balancer's nonce; it is validated as a whole
+// (core/manager/manager_edit) before anything changes, applied under the balancer's edit lock,
+// logged with who made it, and written to the state file when BalancerPersist is On. Access control
+// stays with httpd's Require.
 #include "manager_handler.hpp"
 
 #include <apr_time.h>
@@ -98,7 +98,7 @@ std::optional<Refusal> check_host(request_rec* r) {
                      r->hostname + " is none of them"};
 }
 
-// CSRF defence in depth, before the nonce (core/origin.hpp decides).
+// CSRF defence in depth, before the nonce (core/manager/origin.hpp decides).
 std::optional<Refusal> check_origin(request_rec* r) {
   auto header = [r](const char* name) -> std::optional<std::string_view> {
     const char* v = apr_table_get(r->headers_in, name);

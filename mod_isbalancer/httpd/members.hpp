@@ -46,7 +46,7 @@ struct LocalBalancer {
   std::uint32_t slot = 0;               // balancer slot in the segment
   std::uint32_t first_member = 0;       // first member slot
   std::uint32_t member_slots = 0;       // configured members + growth
-  std::string scope;                    // of `server` (core/scope.hpp): the state file key
+  std::string scope;                    // of `server` (core/config/scope.hpp): the state file key
   bool persist = false;                 // BalancerPersist On for its host
   std::vector<LocalMember> members;     // per member slot, relative to first_member
   // Per member slot, relative to first_member: the canonical URL parts of the
@@ -129,7 +129,7 @@ std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
 // configuration, or of the state-file scope.
 LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name);
 // `matches` says how many balancers fit; more than one is ambiguous and nothing
-// is returned (core/scope.hpp).
+// is returned (core/config/scope.hpp).
 LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name,
                                    std::size_t& matches);
 

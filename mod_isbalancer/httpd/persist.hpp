@@ -8,7 +8,7 @@
 //     the old generation when its pool is cleared and replays them on the new one;
 //   - full restart (stop, start, or after kill -9): with BalancerPersist On for
 //     the balancer's virtual host, the edits are read back from the state file
-//     (core/state_file.hpp for its text).
+//     (core/persist/state_file.hpp for its text).
 //
 // Where the file lives: DefaultRuntimeDir/mod_isbalancer/state. The parent (root)
 // makes that directory in post_config, a real directory (never a symlink) owned
@@ -42,7 +42,7 @@
 
 namespace isb::httpd {
 
-// SavedEdit (core/state_file.hpp): a scope (LocalBalancer::scope) and a form.
+// SavedEdit (core/persist/state_file.hpp): a scope (LocalBalancer::scope) and a form.
 
 // Where the state file lives.
 const char* state_file_path(apr_pool_t* p);

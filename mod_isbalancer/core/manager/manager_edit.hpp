@@ -44,7 +44,7 @@ std::optional<std::vector<FormField>> parse_form(std::string_view text, EditErro
 //   {"nonce": "...", "balancer": "name", "member": "http://host:port",
 //    "set": {"loadfactor": 2, "disabled": true, "lbmethod": "bybusyness", ...},
 //    "add": "http://new:8080", "remove": true}
-// See README "JSON edit API" for every key.
+// See docs/manager.md "JSON edit API" for every key.
 std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, EditError& err);
 
 // Encodes fields as application/x-www-form-urlencoded text.
@@ -93,7 +93,7 @@ struct BalancerSettings {
 };
 
 // One changed value, for the audit log and the page's "differs from the
-// configuration" marks. `field` is the JSON/README name ("loadfactor", "status").
+// configuration" marks. `field` is the JSON/docs name ("loadfactor", "status").
 struct FieldChange {
   std::string field;
   std::string before;

@@ -102,7 +102,7 @@ std::string render_html(const ManagerSnapshot& snap);
 
 // The short name of "balancer://name".
 std::string short_balancer_name(std::string_view balancer);
-// Schema "isbalancer.manager/1"; see README "balancer-manager".
+// Schema "isbalancer.manager/1"; see docs/manager.md.
 std::string render_json(const ManagerSnapshot& snap);
 // Prometheus text exposition format 0.0.4.
 std::string render_prometheus(const ManagerSnapshot& snap);

@@ -14,7 +14,7 @@
 // only when it ends with a newline, which catches a cut inside a line but not one
 // at a line boundary.
 //
-// The scope is opaque here (core/scope.hpp makes it): any bytes but a tab or a
+// The scope is opaque here (core/config/scope.hpp makes it): any bytes but a tab or a
 // newline. A line of an intact file whose form no longer parses is skipped and
 // reported, not fatal: the file is as written, by a build with other rules.
 #pragma once
@@ -35,7 +35,7 @@ inline constexpr std::size_t kMaxStateFileBytes = 4u << 20;
 inline constexpr int kStateFileVersion = 2;
 
 struct SavedEdit {
-  std::string scope;  // the balancer's virtual host (core/scope.hpp); no tab, no newline
+  std::string scope;  // the balancer's virtual host (core/config/scope.hpp); no tab, no newline
   std::vector<FormField> fields;
   bool operator==(const SavedEdit&) const = default;
 };

@@ -15,7 +15,7 @@
 //   5: (-1,-3, 4) +w ( 4,-2, 5) -> c  (  4,-2,-2)
 //   6: ( 4,-2,-2) +w ( 9,-1,-1) -> a  (  2,-1,-1)
 //   7: ( 2,-1,-1) +w ( 7, 0, 0) -> a  (  0, 0, 0)
-// giving a a b a c a a; tests/unit/test_selectors.cpp asserts exactly this.
+// giving a a b a c a a; tests/unit/policy/test_selectors.cpp asserts exactly this.
 //
 // Across processes: stock does these read-modify-writes under a per-process mutex,
 // so two children race and credit is lost. Here every update is one atomic
