@@ -5,6 +5,10 @@
 //   BM_Pick/<method>/<members>     the selector's pick alone, over ready candidates
 //   BM_Sticky/<case>               decide() for a request that carries a route
 //   BM_Parse/<case>                find_session_route() alone (cookie and URL scan)
+//   BM_RedirectCycle/<index>/<routes>  a route whose members are all down, in a
+//                                  cycle of `routes` routes of two members each:
+//                                  the worst lookup a client can ask for, with and
+//                                  without the per-process route index
 //
 // Methods come from selector_names(), so a new lbmethod is measured without any
 // change here. Members all have weight 100 except every third (weight 300), so the
@@ -151,6 +155,28 @@ void BM_Sticky(benchmark::State& state, const ParseCase& pc) {
   }
 }
 
+// Two members per route, all down, each redirecting to the next route, and the
+// request carries the first: every route is explored before the answer (none).
+void BM_RedirectCycle(benchmark::State& state, bool indexed) {
+  const auto routes = static_cast<std::size_t>(state.range(0));
+  FakeTable t;
+  for (std::size_t r = 0; r < routes; ++r) {
+    for (std::size_t k = 0; k < 2; ++k) {
+      auto& m = t.add(numbered("m", 2 * r + k));
+      m.route = numbered("r", r);
+      m.redirect = numbered("r", (r + 1) % routes);
+      m.status |= isb::kDisabled;
+    }
+  }
+  const isb::RouteIndex index = isb::RouteIndex::build(t);
+  const isb::RouteIndex* used = indexed ? &index : nullptr;
+  for (auto _ : state) {
+    std::size_t m = isb::find_route_member(t, "r0", 0, used);
+    benchmark::DoNotOptimize(m);
+  }
+  state.counters["members"] = static_cast<double>(t.size());
+}
+
 const std::vector<ParseCase>& cases() {
   static const std::vector<ParseCase> c = parse_cases();
   return c;
@@ -176,6 +202,13 @@ const bool registered = [] {
       continue;
     }
     benchmark::RegisterBenchmark(named("BM_Sticky/", pc.name).c_str(), BM_Sticky, pc);
+  }
+  for (bool indexed : {true, false}) {
+    benchmark::RegisterBenchmark(indexed ? "BM_RedirectCycle/index" : "BM_RedirectCycle/scan",
+                                 BM_RedirectCycle, indexed)
+        ->Arg(10)
+        ->Arg(50)
+        ->Arg(200);
   }
   return true;
 }();

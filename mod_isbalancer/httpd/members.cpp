@@ -122,6 +122,9 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
   for (proxy_balancer* copy : lb.copies) {
     std::atomic_ref<apr_array_header_t*>(copy->workers).store(list, std::memory_order_release);
   }
+  WorkerTable table(lb.main, state);
+  lb.route_indexes.push_back(std::make_unique<RouteIndex>(RouteIndex::build(table)));
+  lb.routes.store(lb.route_indexes.back().get(), std::memory_order_release);
   lb.seen_version.store(version, std::memory_order_release);
 }
 

@@ -22,6 +22,7 @@
 #include "canon.hpp"
 #include "core/manager/manager_edit.hpp"
 #include "core/policy/state_cache.hpp"
+#include "core/routing/route_index.hpp"
 #include "core/shm/member_slots.hpp"
 #include "core/shm/shared_state.hpp"
 #include "httpd_includes.hpp"
@@ -59,6 +60,11 @@ struct LocalBalancer {
   std::atomic<std::uint64_t> seen_version{~std::uint64_t{0}};
   // The selector's per-process state, for members as of seen_version.
   SelectorStateCache selector_states;
+  // Which members carry each route (core/routing/route_index.hpp), for the member
+  // list sync_members published last; replaced, never changed. The ones it
+  // replaced stay until the generation ends: a request may still read one.
+  std::atomic<const RouteIndex*> routes{nullptr};
+  std::vector<std::unique_ptr<RouteIndex>> route_indexes;
 
   // Its member slots, as core/shm/member_slots.hpp takes them.
   BalancerSlots slots() const noexcept {

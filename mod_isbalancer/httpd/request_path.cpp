@@ -225,6 +225,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     if (policy.selector->stateful()) {
       policy.state = selector_state(lb, *policy.selector, table, scratch);
     }
+    if (lb != nullptr) policy.routes = lb->routes.load(std::memory_order_acquire);
     const char* cookie = apr_table_get(r->headers_in, "Cookie");
     RequestView req{*url, r->args ? std::string_view(r->args) : std::string_view{},
                     cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};

@@ -27,6 +27,7 @@ struct BalancerPolicy {
   bool forcerecovery = true;  // all members in error -> force them back
   const Selector* selector = nullptr;
   const SelectorState* state = nullptr;  // the selector's, for this balancer (state_cache.hpp)
+  const RouteIndex* routes = nullptr;    // the members' routes, when the caller keeps an index
 };
 
 struct RequestView {
@@ -109,7 +110,7 @@ Decision decide(T& t, const BalancerPolicy& policy, const RequestView& req,
   d.forced_recovery = force_recovery_if_all_failed(t, req.now, policy.forcerecovery);
   d.session = find_session_route(policy.sticky, req.url, req.query, req.cookie_header);
   if (d.session) {
-    std::size_t m = find_route_member(t, d.session->route, req.now);
+    std::size_t m = find_route_member(t, d.session->route, req.now, policy.routes);
     if (m != kNoMember) {
       d.outcome = Outcome::kSticky;
       d.member = m;

@@ -25,6 +25,7 @@
 #include "core/member/member_table.hpp"
 #include "core/member/status.hpp"
 #include "core/policy/selector.hpp"
+#include "core/routing/route_index.hpp"
 
 namespace isb {
 
@@ -198,19 +199,74 @@ std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
   return kNoMember;
 }
 
+enum class Found { kMember, kNone, kStale };
+
+// The same walk over a RouteIndex: each route's members are reached through
+// next_same(), a redirect through redirect_first(), so each route is walked once
+// and each member read at most twice per exploration. Every step is checked
+// against the table's strings; kStale when the index no longer matches them.
+template <MemberTable T>
+Found find_indexed(T& t, const RouteIndex& index, std::size_t id, std::string_view route,
+                   std::int64_t now, ExploredRoutes& explored, bool redirected,
+                   std::size_t& out) noexcept {
+  if (redirected && !explored.first_visit(id)) return Found::kNone;
+  const std::size_t n = t.size();
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool want_standby = pass == 1;
+    for (std::size_t i = id; i != RouteIndex::kNone; i = index.next_same(i)) {
+      if (i >= n || t.route(i) != route) return Found::kStale;
+      if (((t.status(i) & kHotStandby) != 0) != want_standby) continue;
+      if (recover_if_due(t, i, now)) {
+        out = i;
+        return Found::kMember;
+      }
+      const std::string_view redirect = t.redirect(i);
+      if (redirect.empty()) continue;
+      const std::uint32_t j = index.redirect_first(i);
+      if (j == RouteIndex::kNone) continue;
+      if (j >= n || t.route(j) != redirect) return Found::kStale;
+      const Found f = find_indexed(t, index, j, redirect, now, explored, true, out);
+      if (f != Found::kNone) return f;
+    }
+  }
+  return Found::kNone;
+}
+
 }  // namespace detail
 
 // The member that serves sticky route `route`: a usable member with that route
 // (non-standby members first, then standbys), retrying one in error if due; if it
 // is unusable and names a `redirect` route, the member serving that route, found
-// the same way. Each route is explored at most once per lookup, so a lookup
-// costs at most (routes x members) reads whatever the redirect graph (a cycle of
-// routes whose members are all down used to cost exponential time: stock has the
-// same flaw). kNoMember when there is none.
+// the same way. kNoMember when there is none.
+//
+// Cost: each route is explored at most once per lookup (a cycle of routes whose
+// members are all down used to cost exponential time; stock has the same flaw).
+// With `index` (built from the same members; route_index.hpp) a lookup reads
+// each member a bounded number of times: linear in the members whatever the
+// redirect graph. Without it, or where a concurrent edit left it behind the
+// table, at most routes x members reads.
 template <MemberTable T>
-std::size_t find_route_member(T& t, std::string_view route, std::int64_t now) noexcept {
+std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
+                              const RouteIndex* index = nullptr) noexcept {
   detail::ExploredRoutes explored;
   explored.budget = t.size();
+  if (index != nullptr && index->size() == t.size()) {
+    const std::size_t n = t.size();
+    std::size_t id = 0;
+    while (id < n && (t.route(id).empty() || t.route(id) != route)) ++id;
+    if (id == n) return kNoMember;
+    std::size_t out = kNoMember;
+    switch (detail::find_indexed(t, *index, id, route, now, explored, false, out)) {
+      case detail::Found::kMember:
+        return out;
+      case detail::Found::kNone:
+        return kNoMember;
+      case detail::Found::kStale:
+        explored = {};
+        explored.budget = t.size();
+        break;
+    }
+  }
   return detail::find_route_member(t, route, now, explored, false);
 }
 
