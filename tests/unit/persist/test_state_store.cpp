@@ -41,6 +41,19 @@ void write_file(const fs::path& p, const std::string& text, mode_t mode = 0600) 
 
 const uid_t kMe = ::geteuid();
 
+// A private directory made by prepare_private_dir, open.
+struct PrivateDir {
+  TempDir t;
+  fs::path dir = t.path / "d";
+  UniqueFd fd;
+  PrivateDir() {
+    REQUIRE(prepare_private_dir(dir.c_str(), kMe, kMe).empty());
+    std::string why;
+    fd = open_private_dir(dir.c_str(), kMe, why);
+    REQUIRE(fd);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("state store: the directory is made private, and refused when it is not ours",
@@ -95,19 +108,17 @@ TEST_CASE("state store: open refuses a directory others can enter", "[persist][s
 
 TEST_CASE("state store: replace is whole, and a planted temp symlink is not followed",
           "[persist][store]") {
-  TempDir t;
-  const fs::path dir = t.path / "d";
-  REQUIRE(prepare_private_dir(dir.c_str(), kMe, kMe).empty());
+  PrivateDir p;
+  const fs::path& dir = p.dir;
+  const int fd = p.fd.get();
   std::string why;
-  UniqueFd fd = open_private_dir(dir.c_str(), kMe, why);
-  REQUIRE(fd);
-  const fs::path victim = t.path / "victim";
+  const fs::path victim = p.t.path / "victim";
   write_file(victim, "untouched");
   fs::create_symlink(victim, dir / "state.new");
-  REQUIRE(lock_private_dir(fd.get()));
-  REQUIRE(replace_file_locked(fd.get(), "state", "state.new", "v2 text\n", why));
+  REQUIRE(lock_private_dir(fd));
+  REQUIRE(replace_file_locked(fd, "state", "state.new", "v2 text\n", why));
   std::string text;
-  CHECK(read_private_file(fd.get(), "state", kMe, text, why) == ReadOutcome::kRead);
+  CHECK(read_private_file(fd, "state", kMe, text, why) == ReadOutcome::kRead);
   CHECK(text == "v2 text\n");
   CHECK(!fs::exists(dir / "state.new"));
   std::string kept;
@@ -116,13 +127,11 @@ TEST_CASE("state store: replace is whole, and a planted temp symlink is not foll
 }
 
 TEST_CASE("state store: the lock is exclusive and bounded", "[persist][store]") {
-  TempDir t;
-  const fs::path dir = t.path / "d";
-  REQUIRE(prepare_private_dir(dir.c_str(), kMe, kMe).empty());
+  PrivateDir p;
+  UniqueFd& a = p.fd;
   std::string why;
-  UniqueFd a = open_private_dir(dir.c_str(), kMe, why);
-  UniqueFd b = open_private_dir(dir.c_str(), kMe, why);  // another open file description
-  REQUIRE((a && b));
+  UniqueFd b = open_private_dir(p.dir.c_str(), kMe, why);  // another open file description
+  REQUIRE(b);
   REQUIRE(lock_private_dir(a.get()));
   const auto start = std::chrono::steady_clock::now();
   CHECK(!lock_private_dir(b.get(), 3));
@@ -133,23 +142,21 @@ TEST_CASE("state store: the lock is exclusive and bounded", "[persist][store]") 
 }
 
 TEST_CASE("state store: reads only a private regular file under the cap", "[persist][store]") {
-  TempDir t;
-  const fs::path dir = t.path / "d";
-  REQUIRE(prepare_private_dir(dir.c_str(), kMe, kMe).empty());
+  PrivateDir p;
+  const fs::path& dir = p.dir;
+  const int fd = p.fd.get();
   std::string why;
-  UniqueFd fd = open_private_dir(dir.c_str(), kMe, why);
-  REQUIRE(fd);
   std::string text;
-  CHECK(read_private_file(fd.get(), "state", kMe, text, why) == ReadOutcome::kMissing);
+  CHECK(read_private_file(fd, "state", kMe, text, why) == ReadOutcome::kMissing);
 
   write_file(dir / "state", "hello");
-  CHECK(read_private_file(fd.get(), "state", kMe, text, why) == ReadOutcome::kRead);
+  CHECK(read_private_file(fd, "state", kMe, text, why) == ReadOutcome::kRead);
   CHECK(text == "hello");
 
   auto refused = [&](const char* name) {
     std::string ignored;
     why.clear();
-    return read_private_file(fd.get(), name, kMe, ignored, why) == ReadOutcome::kRefused;
+    return read_private_file(fd, name, kMe, ignored, why) == ReadOutcome::kRefused;
   };
   fs::create_symlink(dir / "state", dir / "link");
   CHECK(refused("link"));

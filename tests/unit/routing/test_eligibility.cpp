@@ -151,21 +151,31 @@ TEST_CASE("route lookup: redirect cycles end", "[eligibility][route]") {
   CHECK(find_route_member(t, "n1", 0) == kNoMember);
 }
 
+namespace {
+
+// `routes` routes of two members each, all down, each redirecting to the next
+// route and the last to the first.
+void add_redirect_cycle(FakeTable& t, int routes) {
+  for (int r = 0; r < routes; ++r) {
+    for (int k = 0; k < 2; ++k) {
+      // (std::string::append: GCC 12 at -O3 takes "r" + std::to_string(r) for an overlap.)
+      FakeMember& m = t.add(std::string("m").append(std::to_string(2 * r + k)));
+      m.route = std::string("r").append(std::to_string(r));
+      m.redirect = std::string("r").append(std::to_string((r + 1) % routes));
+      m.status |= kDisabled;
+    }
+  }
+}
+
+}  // namespace
+
 TEST_CASE("route lookup: a redirect cycle of 50 routes costs routes x members reads at most",
           "[eligibility][route]") {
   // Two members per route, all down, each redirecting to the next route: the
   // depth-first walk without memory explored 2^depth paths (11 routes took 0.9 s).
   FakeTable t;
   constexpr int kRoutes = 50;
-  for (int r = 0; r < kRoutes; ++r) {
-    for (int k = 0; k < 2; ++k) {
-      // (std::string::append: GCC 12 at -O3 takes "r" + std::to_string(r) for an overlap.)
-      FakeMember& m = t.add(std::string("m").append(std::to_string(2 * r + k)));
-      m.route = std::string("r").append(std::to_string(r));
-      m.redirect = std::string("r").append(std::to_string((r + 1) % kRoutes));
-      m.status |= kDisabled;
-    }
-  }
+  add_redirect_cycle(t, kRoutes);
   t.route_reads = 0;
   CHECK(find_route_member(t, "r0", 0) == kNoMember);
   CHECK(t.route_reads <= 3 * t.size() * kRoutes);
@@ -180,14 +190,7 @@ TEST_CASE("route lookup with an index: a cycle of 50 routes is linear in the mem
           "[eligibility][route]") {
   FakeTable t;
   constexpr int kRoutes = 50;
-  for (int r = 0; r < kRoutes; ++r) {
-    for (int k = 0; k < 2; ++k) {
-      FakeMember& m = t.add(std::string("m").append(std::to_string(2 * r + k)));
-      m.route = std::string("r").append(std::to_string(r));
-      m.redirect = std::string("r").append(std::to_string((r + 1) % kRoutes));
-      m.status |= kDisabled;
-    }
-  }
+  add_redirect_cycle(t, kRoutes);
   const RouteIndex index = RouteIndex::build(t);
   t.route_reads = 0;
   CHECK(find_route_member(t, "r0", 0, &index) == kNoMember);
