@@ -312,6 +312,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
     if (member_is_new) member = slot;
   }
   CreditReset reset;
+  bool rebuild = false;  // what every process indexes changed (routes, weights)
   BalancerCounters& counters = state.balancer(lb.slot);
   if (e.edits_balancer()) {
     BalancerSettings before = read_settings(*lb.main);
@@ -332,20 +333,22 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       MemberSettings before = read_settings(*s);
       // Usable apart from initialisation, which each process does on its own.
       auto in_service = [s] { return (status_ref(s).load() & kNotUsable) == 0; };
-      reset.member_was_in_service = in_service() || member_is_new;
+      // A member added by this very edit was in no one's rotation: enabling it
+      // in the same form counts as coming into service, as in stock.
+      reset.member_was_in_service = in_service() && !member_is_new;
       write_member(*s, e);
       for (const auto& c : diff(before, read_settings(*s), hc)) {
         out.changes.push_back(member_change_line(name, c));
+        rebuild = rebuild || rebuilds_member_indexes(c);
       }
       reset.member_in_service = in_service();
     }
   }
   if (reset.needed()) reset_credit(state, lb.slots());
-  if (!out.changes.empty()) {
-    counters.edits.fetch_add(1, std::memory_order_relaxed);
-    // Weights and routes changed too: selector state is rebuilt from them.
-    counters.members_version.fetch_add(1, std::memory_order_acq_rel);
-  }
+  if (!out.changes.empty()) counters.edits.fetch_add(1, std::memory_order_relaxed);
+  // Every process rebuilds its route index and selector state (an add or a
+  // removal has moved the version already).
+  if (rebuild) counters.members_version.fetch_add(1, std::memory_order_acq_rel);
   return out;
 }
 

@@ -53,13 +53,20 @@ const char* state_file_path(apr_pool_t* p) {
 bool prepare_state_dir(server_rec* s, apr_pool_t* p) {
   if (!any_persistent()) return true;
   const char* path = state_dir_path(p);
-  const std::string why = prepare_private_dir(path, geteuid(), dir_owner());
-  if (!why.empty()) {
+  const std::optional<DirProblem> problem = prepare_private_dir(path, geteuid(), dir_owner());
+  if (problem && problem->cannot_make) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                 ISB_LOGNO(00044) "cannot create the BalancerPersist directory %s (%s); runtime "
+                                  "edits will not be saved",
+                 path, problem->why.c_str());
+    return false;
+  }
+  if (problem) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                  ISB_LOGNO(00044) "the BalancerPersist directory %s %s; refusing to use it, "
                                   "runtime edits will not be saved (remove it; httpd makes it "
                                   "again at start)",
-                 path, why.c_str());
+                 path, problem->why.c_str());
     return false;
   }
   return true;

@@ -171,6 +171,26 @@ def test_add_then_remove_a_member_and_traffic_follows(backends, httpd):
     assert spread(h, 20, workers=1) == {"a": 10, "c": 10}  # one at a time: exact
 
 
+def test_credit_starts_again_when_an_edit_adds_and_enables_a_member(backends, httpd):
+    """Stock's need_reset: a member that comes into service, including one the same
+    form adds and enables, puts every member's byrequests credit back to zero."""
+    a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2")]), mpm="prefork")
+    mgr = Manager(h)
+
+    def credit():
+        return {m["name"]: m["lbstatus"] for m in mgr.balancer()["members"]}
+
+    for _ in range(3):  # sticky hits skew the credit: a pays, b earns
+        assert field(mgr.cl.request("/x", headers={"Cookie": "JSESSIONID=s.n1"})[2],
+                     "backend") == "a"
+    assert credit()[a.url] != 0
+    status, _, page, _ = mgr.post({"b_nwrkr": c.url, "b_wyes": "1", "w": c.url, "w_wr": "n3",
+                                   "w_status_D": "0"})
+    assert status == 200, page
+    assert set(credit().values()) == {0}, credit()
+
+
 def test_no_free_slot_is_a_conflict(backends, httpd):
     a, c = backends(("a", "n1"), ("c", "n3"))
     h = httpd(conf([(a.url, "route=n1")], proxyset="stickysession=JSESSIONID"))

@@ -31,4 +31,8 @@ std::string member_change_line(std::string_view member, const FieldChange& c) {
   return out;
 }
 
+bool rebuilds_member_indexes(const FieldChange& c) {
+  return c.field == "route" || c.field == "redirect" || c.field == "loadfactor";
+}
+
 }  // namespace isb

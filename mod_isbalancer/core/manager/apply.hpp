@@ -35,12 +35,19 @@ std::optional<Refusal> refuse_edit(const EditRequest& e, const EditFacts& facts)
 // with "" for an empty value.
 std::string member_change_line(std::string_view member, const FieldChange& c);
 
+// Whether a changed member value is one that each process builds its member
+// indexes from (routes and redirects for the route index, weights for selector
+// state), so that the member version must move. Status flags are read live and
+// need no rebuild.
+bool rebuilds_member_indexes(const FieldChange& c);
+
 // Stock's need_reset: every member's credit starts again after the method changes,
-// a member is removed, or an existing member comes back into service.
+// a member is removed, or a member comes (back) into service, which includes a
+// member that the same edit adds and enables.
 struct CreditReset {
   bool method_changed = false;
   bool member_removed = false;
-  bool member_was_in_service = true;  // before the edit (a new member counts as in service)
+  bool member_was_in_service = true;  // before the edit (a member it adds was not)
   bool member_in_service = true;      // after it
   bool needed() const noexcept {
     return method_changed || member_removed || (!member_was_in_service && member_in_service);

@@ -55,28 +55,30 @@ UniqueFd::~UniqueFd() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::string prepare_private_dir(const char* path, uid_t self, uid_t owner) {
-  if (::mkdir(path, 0700) != 0 && errno != EEXIST) return "cannot be made: " + errno_text(errno);
+std::optional<DirProblem> prepare_private_dir(const char* path, uid_t self, uid_t owner) {
+  auto problem = [](std::string why) { return DirProblem{false, std::move(why)}; };
+  if (::mkdir(path, 0700) != 0 && errno != EEXIST) return DirProblem{true, errno_text(errno)};
   UniqueFd fd(::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return dir_open_failure(path, errno);
+  if (!fd) return problem(dir_open_failure(path, errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return "is not a directory";
+  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return problem("is not a directory");
   if ((st.st_mode & 0022) != 0) {
     // Anyone could have planted saved edits in it (or swapped them later).
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return std::string("can be written by others (mode ") + mode + ")";
+    return problem(std::string("can be written by others (mode ") + mode + ")");
   }
   if (st.st_uid != self && st.st_uid != owner) {
     // Not made by us nor already handed to the httpd user: someone else's, and
     // not ours to take.
-    return "is owned by uid " + std::to_string(st.st_uid) + ", neither root nor the httpd user";
+    return problem("is owned by uid " + std::to_string(st.st_uid) +
+                   ", neither root nor the httpd user");
   }
   if ((st.st_uid != owner && ::fchown(fd.get(), owner, static_cast<gid_t>(-1)) != 0) ||
       ((st.st_mode & 07777) != 0700 && ::fchmod(fd.get(), 0700) != 0)) {
-    return "cannot be handed to the httpd user: " + errno_text(errno);
+    return problem("cannot be handed to the httpd user: " + errno_text(errno));
   }
-  return "";
+  return std::nullopt;
 }
 
 UniqueFd open_private_dir(const char* path, uid_t owner, std::string& why) {

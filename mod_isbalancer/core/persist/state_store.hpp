@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,12 +37,17 @@ class UniqueFd {
   int fd_;
 };
 
+// Why a private directory cannot be used.
+struct DirProblem {
+  bool cannot_make = false;  // mkdir failed: there is nothing to remove or fix there
+  std::string why;           // "is a symbolic link", "No such file or directory", ...
+};
+
 // Parent, at start, running as `self` (root, or whoever runs httpd): makes the
 // directory at `path` (mode 0700) if it is missing, refuses one that is a
 // symlink, not a directory, writable by others, or owned by neither `self` nor
-// `owner`, and hands it to `owner` with mode 0700. Returns "" when it is ready,
-// else why not ("is a symbolic link", ...).
-std::string prepare_private_dir(const char* path, uid_t self, uid_t owner);
+// `owner`, and hands it to `owner` with mode 0700. Nothing when it is ready.
+std::optional<DirProblem> prepare_private_dir(const char* path, uid_t self, uid_t owner);
 
 // Opens the directory for reading and writing its files; an invalid UniqueFd and
 // `why` when it is a symlink, not a directory, not `owner`'s or can be entered

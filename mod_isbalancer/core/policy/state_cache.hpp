@@ -1,7 +1,7 @@
 // A balancer's selector state in one process (Selector::build_state), built again
 // whenever the selector or the balancer's member version changes. The member
-// version moves on every change of the member set and on every applied edit
-// (weights included), so the state always describes the members as they are.
+// version moves on every change of the member set and of a member's weight or
+// route (manager/apply.hpp), so the state always describes the members as they are.
 //
 // Concurrency contract: get() is called by every request thread. Its fast path
 // is one acquire load and two comparisons. A rebuild happens under the cache's

@@ -1,7 +1,8 @@
 // Which members carry each route, and where each member's `redirect` leads,
 // built once per process whenever the members change (the member version moves
-// on every add, removal and edit), so that a sticky lookup that follows
-// redirects is linear in the members whatever the redirect graph.
+// on every add and removal and on every change of a route, redirect or weight),
+// so that a sticky lookup that follows redirects is linear in the members
+// whatever the redirect graph.
 //
 // For member i of the table it was built from:
 //   next_same(i)      the next member (higher index) with the same route, or kNone;

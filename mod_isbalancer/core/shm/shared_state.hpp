@@ -98,9 +98,9 @@ constexpr std::uint64_t slot_incarnation(std::uint64_t word) noexcept {
 struct alignas(kSlotAlign) BalancerCounters {
   // Requests that found no usable member and got 503.
   std::atomic<std::uint64_t> unavailable{0};
-  // Bumped after every change to the set of members (add, remove) and every
-  // applied edit; each process rebuilds its member list and its selector state
-  // (policy/state_cache.hpp) when it sees a new value.
+  // Bumped after every change to the set of members (add, remove) and to a
+  // member's route, redirect or weight (manager/apply.hpp); each process rebuilds
+  // its member list, route index and selector state when it sees a new value.
   std::atomic<std::uint64_t> members_version{0};
   // The balancer's selector, as an index into selector_names() plus one; 0 means
   // "as configured". Written by balancer-manager edits, read per request.

@@ -64,3 +64,13 @@ TEST_CASE("apply: audit lines and the credit reset", "[manager][apply]") {
   CHECK(!CreditReset{false, false, true, false}.needed());  // one went out of service
   CHECK(!CreditReset{false, false, false, false}.needed());
 }
+
+TEST_CASE("apply: which changes make every process rebuild its member indexes",
+          "[manager][apply]") {
+  CHECK(rebuilds_member_indexes({"route", "n1", "n2"}));
+  CHECK(rebuilds_member_indexes({"redirect", "", "n2"}));
+  CHECK(rebuilds_member_indexes({"loadfactor", "1", "2"}));
+  CHECK(!rebuilds_member_indexes({"status", "", "D"}));  // read live, every request
+  CHECK(!rebuilds_member_indexes({"lbset", "0", "1"}));
+  CHECK(!rebuilds_member_indexes({"hc_uri", "", "/up"}));
+}

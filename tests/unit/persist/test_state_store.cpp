@@ -47,7 +47,7 @@ struct PrivateDir {
   fs::path dir = t.path / "d";
   UniqueFd fd;
   PrivateDir() {
-    REQUIRE(prepare_private_dir(dir.c_str(), kMe, kMe).empty());
+    REQUIRE(!prepare_private_dir(dir.c_str(), kMe, kMe));
     std::string why;
     fd = open_private_dir(dir.c_str(), kMe, why);
     REQUIRE(fd);
@@ -60,28 +60,33 @@ TEST_CASE("state store: the directory is made private, and refused when it is no
           "[persist][store]") {
   TempDir t;
   const fs::path dir = t.path / "mod_isbalancer";
-  CHECK(prepare_private_dir(dir.c_str(), kMe, kMe).empty());
+  CHECK(!prepare_private_dir(dir.c_str(), kMe, kMe));
   struct stat st {};
   REQUIRE(::stat(dir.c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0700);
-  CHECK(prepare_private_dir(dir.c_str(), kMe, kMe).empty());  // again: still fine
+  CHECK(!prepare_private_dir(dir.c_str(), kMe, kMe));  // again: still fine
 
   REQUIRE(::chmod(dir.c_str(), 0777) == 0);
-  CHECK(prepare_private_dir(dir.c_str(), kMe, kMe) == "can be written by others (mode 0777)");
+  CHECK(prepare_private_dir(dir.c_str(), kMe, kMe)->why == "can be written by others (mode 0777)");
 
   const fs::path link = t.path / "link";
   fs::create_directory_symlink(dir, link);
-  CHECK(prepare_private_dir(link.c_str(), kMe, kMe) == "is a symbolic link");
+  CHECK(prepare_private_dir(link.c_str(), kMe, kMe)->why == "is a symbolic link");
   const fs::path file = t.path / "file";
   write_file(file, "x");
-  CHECK(prepare_private_dir(file.c_str(), kMe, kMe) == "is not a directory");
+  CHECK(prepare_private_dir(file.c_str(), kMe, kMe)->why == "is not a directory");
+  // A parent that does not exist: nothing to remove, and the caller says so.
+  auto missing = prepare_private_dir((t.path / "no" / "such").c_str(), kMe, kMe);
+  REQUIRE(missing);
+  CHECK(missing->cannot_make);
+  CHECK(missing->why == "No such file or directory");
 }
 
 TEST_CASE("state store: as root, the directory goes to the httpd user", "[persist][store]") {
   if (kMe != 0) return;  // needs chown
   TempDir t;
   const fs::path dir = t.path / "d";
-  CHECK(prepare_private_dir(dir.c_str(), 0, 4242).empty());
+  CHECK(!prepare_private_dir(dir.c_str(), 0, 4242));
   struct stat st {};
   REQUIRE(::stat(dir.c_str(), &st) == 0);
   CHECK(st.st_uid == 4242u);
@@ -91,14 +96,14 @@ TEST_CASE("state store: as root, the directory goes to the httpd user", "[persis
   CHECK(why == "is owned by uid 4242, not by the httpd user (uid 4243)");
   // Someone else's directory is not taken over.
   REQUIRE(::chown(dir.c_str(), 4244, static_cast<gid_t>(-1)) == 0);
-  CHECK(prepare_private_dir(dir.c_str(), 0, 4242) ==
+  CHECK(prepare_private_dir(dir.c_str(), 0, 4242)->why ==
         "is owned by uid 4244, neither root nor the httpd user");
 }
 
 TEST_CASE("state store: open refuses a directory others can enter", "[persist][store]") {
   TempDir t;
   const fs::path dir = t.path / "d";
-  REQUIRE(prepare_private_dir(dir.c_str(), kMe, kMe).empty());
+  REQUIRE(!prepare_private_dir(dir.c_str(), kMe, kMe));
   std::string why;
   CHECK(open_private_dir(dir.c_str(), kMe, why));
   REQUIRE(::chmod(dir.c_str(), 0755) == 0);
