@@ -356,6 +356,44 @@ def check_status_flags(ck, readme):
     return len(letters)
 
 
+def check_manager_fields(ck):
+    """Every form field parse_edit() takes and every key of the JSON edit API's
+    "set" object is documented in docs/manager.md."""
+    rel = "mod_isbalancer/core/manager/manager_edit.cpp"
+    src = ck.read(rel)
+    doc_rel = "docs/manager.md"
+    doc = ck.read(doc_rel)
+    if src is None or doc is None:
+        return 0
+    code = strip_cpp_comments(src)
+    m = re.search(r"\bkSetKeys\s*=\s*\{\{(.*?)\}\};", code, re.S)
+    pairs = re.findall(r"\{\s*\"([a-z_]+)\"\s*,\s*\"([a-z_A-Z]+)\"\s*\}", m.group(1)) if m else []
+    if not pairs:
+        ck.fail(f"{rel}: found no kSetKeys entries; check_docs.py no longer understands the "
+                "file (fix the checker, not the docs)")
+        return 0
+    body = code[code.find("std::optional<EditRequest> parse_edit("):]
+    fields = set(re.findall(r'\bname == "([a-z_]+)"', body)) | {form for _, form in pairs}
+    if len(fields) < len(pairs):
+        ck.fail(f"{rel}: found fewer form fields than kSetKeys entries; check_docs.py no "
+                "longer understands parse_edit()")
+    table = doc
+    for form in sorted(fields):
+        if form.startswith("w_status_") and len(form) == len("w_status_") + 1:
+            # The table writes the flags as `w_status_I`, `_N`, ...
+            found = f"`w_status_{form[-1]}`" in table or f"`_{form[-1]}`" in table
+        else:
+            found = re.search("`" + re.escape(form) + "[`=]", table) is not None
+        if not found:
+            ck.fail(f"manager form field {form} ({rel}) is not in {doc_rel}: add it to the "
+                    "form-field table")
+    for key, form in pairs:
+        if f"`{key}`" not in doc:
+            ck.fail(f"JSON edit key set.{key} ({rel}, form field {form}) is not in {doc_rel}: "
+                    "add it to the keys of `set`")
+    return len(fields) + len(pairs)
+
+
 def check_links(ck, doc_texts):
     anchors = {}
 
@@ -429,6 +467,7 @@ def main(argv):
     n_methods = check_lbmethods(ck, readme)
     n_ids = check_log_ids(ck)
     n_flags = check_status_flags(ck, readme)
+    n_fields = check_manager_fields(ck)
     n_links = check_links(ck, doc_texts)
 
     if ck.problems:
@@ -437,7 +476,7 @@ def main(argv):
             print(f"  - {p}", file=sys.stderr)
         return 1
     print(f"check_docs: ok: {n_directives} directives, {n_methods} lbmethods, {n_ids} log IDs, "
-          f"{n_flags} status flags, {n_links} relative links in {len(doc_texts)} Markdown files")
+          f"{n_flags} status flags, {n_fields} manager fields and keys, {n_links} relative links in {len(doc_texts)} Markdown files")
     return 0
 
 
