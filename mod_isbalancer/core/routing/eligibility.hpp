@@ -173,63 +173,80 @@ struct ExploredRoutes {
   }
 };
 
+// Where a lookup finds the members of a route. ScanRoutes reads the table;
+// IndexedRoutes follows a RouteIndex and checks each step against the table,
+// setting `stale` where the index no longer matches it.
 template <MemberTable T>
-std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
-                              ExploredRoutes& explored, bool redirected) noexcept {
-  const std::size_t n = t.size();
-  std::size_t id = 0;
-  while (id < n && (t.route(id).empty() || t.route(id) != route)) ++id;
+struct ScanRoutes {
+  T& t;
+  bool stale = false;  // never: the table is the truth
+
+  // The first member carrying `route` at or after `from`, or kNoMember.
+  std::size_t at_or_after(std::size_t from, std::string_view route) noexcept {
+    if (route.empty()) return kNoMember;  // no member "carries" the empty route
+    for (const std::size_t n = t.size(); from < n; ++from) {
+      if (t.route(from) == route) return from;
+    }
+    return kNoMember;
+  }
+  std::size_t next_same(std::size_t i, std::string_view route) noexcept {
+    return at_or_after(i + 1, route);
+  }
+  std::size_t first_of_redirect(std::size_t /*i*/, std::string_view redirect) noexcept {
+    return at_or_after(0, redirect);
+  }
+};
+
+template <MemberTable T>
+struct IndexedRoutes {
+  T& t;
+  const RouteIndex& index;
+  bool stale = false;
+
+  std::size_t checked(std::uint32_t j, std::string_view route) noexcept {
+    if (j == RouteIndex::kNone) return kNoMember;
+    if (j >= t.size() || t.route(j) != route) {
+      stale = true;
+      return kNoMember;
+    }
+    return j;
+  }
+  std::size_t next_same(std::size_t i, std::string_view route) noexcept {
+    return checked(index.next_same(i), route);
+  }
+  std::size_t first_of_redirect(std::size_t i, std::string_view redirect) noexcept {
+    return checked(index.redirect_first(i), redirect);
+  }
+};
+
+// The walk of find_route_member from `id`, the first member carrying `route`:
+// its members in order, non-standby ones first, then standbys; a usable one (or
+// one whose retry is due) wins; an unusable one with a `redirect` is followed
+// there. Each route other than the request's own is explored once.
+template <MemberTable T, class Routes>
+std::size_t walk_route(T& t, Routes& routes, std::size_t id, std::string_view route,
+                       std::int64_t now, ExploredRoutes& explored, bool redirected) noexcept {
   // The route a request carries is not marked: a cycle back to it explores it
   // once more, and the common lookup, without a redirect, touches no bits.
-  if (id == n || (redirected && !explored.first_visit(id))) return kNoMember;
+  if (redirected && !explored.first_visit(id)) return kNoMember;
+  bool standbys = false;  // the route has hot standbys: a second pass is owed to them
   for (int pass = 0; pass < 2; ++pass) {
     const bool want_standby = pass == 1;
-    for (std::size_t i = id; i < n; ++i) {
-      if (((t.status(i) & kHotStandby) != 0) != want_standby) continue;
-      std::string_view r = t.route(i);
-      if (r.empty() || r != route) continue;
+    if (want_standby && !standbys) break;
+    for (std::size_t i = id; i != kNoMember && !routes.stale; i = routes.next_same(i, route)) {
+      const bool standby = (t.status(i) & kHotStandby) != 0;
+      standbys = standbys || standby;
+      if (standby != want_standby) continue;
       if (recover_if_due(t, i, now)) return i;
-      std::string_view redirect = t.redirect(i);
-      if (!redirect.empty()) {
-        std::size_t j = find_route_member(t, redirect, now, explored, true);
-        if (j != kNoMember) return j;
-      }
+      const std::string_view redirect = t.redirect(i);
+      if (redirect.empty()) continue;
+      const std::size_t j = routes.first_of_redirect(i, redirect);
+      if (j == kNoMember) continue;
+      const std::size_t m = walk_route(t, routes, j, redirect, now, explored, true);
+      if (m != kNoMember) return m;
     }
   }
   return kNoMember;
-}
-
-enum class Found { kMember, kNone, kStale };
-
-// The same walk over a RouteIndex: each route's members are reached through
-// next_same(), a redirect through redirect_first(), so each route is walked once
-// and each member read at most twice per exploration. Every step is checked
-// against the table's strings; kStale when the index no longer matches them.
-template <MemberTable T>
-Found find_indexed(T& t, const RouteIndex& index, std::size_t id, std::string_view route,
-                   std::int64_t now, ExploredRoutes& explored, bool redirected,
-                   std::size_t& out) noexcept {
-  if (redirected && !explored.first_visit(id)) return Found::kNone;
-  const std::size_t n = t.size();
-  for (int pass = 0; pass < 2; ++pass) {
-    const bool want_standby = pass == 1;
-    for (std::size_t i = id; i != RouteIndex::kNone; i = index.next_same(i)) {
-      if (i >= n || t.route(i) != route) return Found::kStale;
-      if (((t.status(i) & kHotStandby) != 0) != want_standby) continue;
-      if (recover_if_due(t, i, now)) {
-        out = i;
-        return Found::kMember;
-      }
-      const std::string_view redirect = t.redirect(i);
-      if (redirect.empty()) continue;
-      const std::uint32_t j = index.redirect_first(i);
-      if (j == RouteIndex::kNone) continue;
-      if (j >= n || t.route(j) != redirect) return Found::kStale;
-      const Found f = find_indexed(t, index, j, redirect, now, explored, true, out);
-      if (f != Found::kNone) return f;
-    }
-  }
-  return Found::kNone;
 }
 
 }  // namespace detail
@@ -250,24 +267,17 @@ std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
                               const RouteIndex* index = nullptr) noexcept {
   detail::ExploredRoutes explored;
   explored.budget = t.size();
+  detail::ScanRoutes<T> scan{t};
+  const std::size_t id = scan.at_or_after(0, route);
+  if (id == kNoMember) return kNoMember;
   if (index != nullptr && index->size() == t.size()) {
-    const std::size_t n = t.size();
-    std::size_t id = 0;
-    while (id < n && (t.route(id).empty() || t.route(id) != route)) ++id;
-    if (id == n) return kNoMember;
-    std::size_t out = kNoMember;
-    switch (detail::find_indexed(t, *index, id, route, now, explored, false, out)) {
-      case detail::Found::kMember:
-        return out;
-      case detail::Found::kNone:
-        return kNoMember;
-      case detail::Found::kStale:
-        explored = {};
-        explored.budget = t.size();
-        break;
-    }
+    detail::IndexedRoutes<T> indexed{t, *index};
+    const std::size_t m = detail::walk_route(t, indexed, id, route, now, explored, false);
+    if (!indexed.stale) return m;
+    explored = {};
+    explored.budget = t.size();
   }
-  return detail::find_route_member(t, route, now, explored, false);
+  return detail::walk_route(t, scan, id, route, now, explored, false);
 }
 
 // Whether any member carries `route`, usable or not (nofailover's test).
