@@ -228,27 +228,25 @@ void replay_edits(server_rec* s, const SharedState& state, const std::vector<Sav
     std::size_t matches = 0;
     LocalBalancer* lb = e ? find_local_in_scope(saved.scope, e->balancer, matches) : nullptr;
     if (lb != nullptr && from_file && !lb->persist) continue;
-    ApplyOutcome out;
+    std::optional<Refusal> refused;
     if (!e) {
-      out = {HTTP_BAD_REQUEST, err.field, err.message, {}};
+      refused = Refusal{http::kBadRequest, err.field, err.message};
     } else if (matches > 1) {
-      out = {HTTP_CONFLICT,
-             "b",
-             "the balancer of " + std::to_string(matches) +
-                 " virtual hosts fits it; give each its own ServerName or address",
-             {}};
+      refused = Refusal{http::kConflict, "b",
+                        "the balancer of " + std::to_string(matches) +
+                            " virtual hosts fits it; give each its own ServerName or address"};
     } else if (lb == nullptr) {
-      out = {HTTP_NOT_FOUND, "b", "no such balancer in this configuration", {}};
+      refused = Refusal{http::kNotFound, "b", "no such balancer in this configuration"};
     } else {
-      out = apply_edit(*lb, state, *e, p);
+      refused = apply_edit(*lb, state, *e, p).refused;
     }
-    if (out.status != HTTP_OK) {
+    if (refused) {
       ++skipped;
       const std::string form = encode_form(saved.fields);
       ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                    ISB_LOGNO(00022) "runtime edit '%s' (%s) no longer applies (%s%s%s); skipped",
-                   form.c_str(), saved.scope.c_str(), out.field.c_str(),
-                   out.field.empty() ? "" : ": ", out.message.c_str());
+                   form.c_str(), saved.scope.c_str(), refused->field.c_str(),
+                   refused->field.empty() ? "" : ": ", refused->message.c_str());
       continue;
     }
     ++applied;

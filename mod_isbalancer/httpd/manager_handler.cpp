@@ -373,8 +373,8 @@ int edit(request_rec* r, const SharedState& shared) {
                     json, ISB_LOGNO(00029));
     }
     ApplyOutcome out = apply_edit(*lb, shared, *e, r->pool);
-    if (out.status != HTTP_OK) {
-      return refuse(r, {out.status, out.field, out.message}, json, ISB_LOGNO(00029));
+    if (out.refused) {
+      return refuse(r, *out.refused, json, ISB_LOGNO(00029));
     }
     keep_in_step(*lb, shared, process_state().child_pool);
     std::string changes;

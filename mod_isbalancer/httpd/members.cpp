@@ -287,10 +287,8 @@ LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name
 ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditRequest& e,
                         apr_pool_t* scratch) {
   ApplyOutcome out;
-  auto refuse = [&](int status, std::string field_name, std::string message) {
-    out.status = status;
-    out.field = std::move(field_name);
-    out.message = std::move(message);
+  auto refuse = [&out](Refusal why) {
+    out.refused = std::move(why);
     return out;
   };
   const bool hc = process_state().health_checks;
@@ -301,13 +299,13 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
   facts.member_found = member.has_value();
   facts.added_exists = e.add_member && find_member_slot(lb, state, *e.add_member);
   facts.hc_method_known = e.hc_method && hc_method_known(*e.hc_method);
-  if (auto no = refuse_edit(e, facts)) return refuse(no->status, no->field, no->message);
+  if (auto no = refuse_edit(e, facts)) return refuse(std::move(*no));
 
   // The one step that can still fail comes first, so a refusal changes nothing.
   if (e.add_member) {
     std::string why;
     auto slot = add_member(lb, state, *e.add_member, scratch, why);
-    if (!slot) return refuse(HTTP_CONFLICT, "b_nwrkr", why);
+    if (!slot) return refuse({http::kConflict, "b_nwrkr", why});
     out.changes.push_back("member " + *e.add_member + " added (disabled)");
     if (member_is_new) member = slot;
   }

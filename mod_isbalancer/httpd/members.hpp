@@ -21,6 +21,7 @@
 
 #include "canon.hpp"
 #include "core/manager/manager_edit.hpp"
+#include "core/manager/refusal.hpp"
 #include "core/policy/state_cache.hpp"
 #include "core/routing/route_index.hpp"
 #include "core/shm/member_slots.hpp"
@@ -140,9 +141,7 @@ LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name
                                    std::size_t& matches);
 
 struct ApplyOutcome {
-  int status = HTTP_OK;  // else the HTTP status that refuses the edit
-  std::string field;     // the field a refusal concerns
-  std::string message;
+  std::optional<Refusal> refused;    // set: nothing was changed, and why
   std::vector<std::string> changes;  // "member http://a: loadfactor 1 -> 2", ...
 };
 

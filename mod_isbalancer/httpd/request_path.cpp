@@ -97,14 +97,25 @@ struct Attempt {
   std::uint32_t number;      // 0: the first try; n: the n-th failover
 };
 
-// The selector's per-process state for `lb`. The caller checks
-// selector.stateful() first, so a stateless method costs no call.
+// The selector's per-process state for `lb` (out of line: a stateless method,
+// every method so far, never calls it).
 [[gnu::noinline]] const SelectorState* selector_state(LocalBalancer* lb, const Selector& selector,
                                                       WorkerTable& table, Candidate* scratch) {
   if (lb == nullptr) return nullptr;
   return lb->selector_states.get(selector, lb->seen_version.load(std::memory_order_acquire), [&] {
     return list_members(table, {scratch, table.size()});
   });
+}
+
+// policy_of, plus what this process keeps for `lb`: the selector's state and
+// the route index. `scratch` has room for every member of `table`.
+BalancerPolicy request_policy(const proxy_balancer* b, const BalancerCounters& counters,
+                              LocalBalancer* lb, WorkerTable& table, Candidate* scratch) {
+  BalancerPolicy policy = policy_of(b, counters);
+  if (policy.selector->stateful())
+    policy.state = selector_state(lb, *policy.selector, table, scratch);
+  if (lb != nullptr) policy.routes = lb->routes.load(std::memory_order_acquire);
+  return policy;
 }
 
 apr_status_t release_busy(void* attempt) noexcept {
@@ -152,10 +163,8 @@ proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept {
   RequestView req{{}, {}, {}, apr_time_now()};
   const BalancerCounters& counters =
       shared->balancer(static_cast<std::uint32_t>(balancer->s->index));
-  BalancerPolicy policy = policy_of(balancer, counters);
-  if (policy.selector->stateful()) {
-    policy.state = selector_state(local_balancer(balancer), *policy.selector, table, scratch);
-  }
+  const BalancerPolicy policy =
+      request_policy(balancer, counters, local_balancer(balancer), table, scratch);
   Decision d = balance(table, policy, req, {scratch, table.size()});
   return d.outcome == Outcome::kBalanced ? table.worker(d.member) : nullptr;
 }
@@ -221,11 +230,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     WorkerTable table(b, *shared);
     const std::size_t n = table.size();
     auto* scratch = static_cast<Candidate*>(apr_palloc(r->pool, sizeof(Candidate) * (n ? n : 1)));
-    BalancerPolicy policy = policy_of(b, bcounters);
-    if (policy.selector->stateful()) {
-      policy.state = selector_state(lb, *policy.selector, table, scratch);
-    }
-    if (lb != nullptr) policy.routes = lb->routes.load(std::memory_order_acquire);
+    const BalancerPolicy policy = request_policy(b, bcounters, lb, table, scratch);
     const char* cookie = apr_table_get(r->headers_in, "Cookie");
     RequestView req{*url, r->args ? std::string_view(r->args) : std::string_view{},
                     cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};

@@ -29,6 +29,19 @@ std::string dir_open_failure(const char* path, int err) {
   return errno_text(err);
 }
 
+// Opens `path` as a directory, never through a symlink, and stats it; an invalid
+// UniqueFd and `why` when it is no directory.
+UniqueFd open_directory(const char* path, struct stat& st, std::string& why) {
+  UniqueFd fd(::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    why = dir_open_failure(path, errno);
+  } else if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    why = "is not a directory";
+    fd = UniqueFd{};
+  }
+  return fd;
+}
+
 bool write_all(int fd, std::string_view text) {
   std::size_t done = 0;
   while (done < text.size()) {
@@ -58,10 +71,10 @@ UniqueFd::~UniqueFd() {
 std::optional<DirProblem> prepare_private_dir(const char* path, uid_t self, uid_t owner) {
   auto problem = [](std::string why) { return DirProblem{false, std::move(why)}; };
   if (::mkdir(path, 0700) != 0 && errno != EEXIST) return DirProblem{true, errno_text(errno)};
-  UniqueFd fd(::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return problem(dir_open_failure(path, errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) return problem("is not a directory");
+  std::string why;
+  UniqueFd fd = open_directory(path, st, why);
+  if (!fd) return problem(std::move(why));
   if ((st.st_mode & 0022) != 0) {
     // Anyone could have planted saved edits in it (or swapped them later).
     char mode[8];
@@ -82,15 +95,10 @@ std::optional<DirProblem> prepare_private_dir(const char* path, uid_t self, uid_
 }
 
 UniqueFd open_private_dir(const char* path, uid_t owner, std::string& why) {
-  UniqueFd fd(::open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) {
-    why = dir_open_failure(path, errno);
-    return fd;
-  }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    why = "is not a directory";
-  } else if (st.st_uid != owner) {
+  UniqueFd fd = open_directory(path, st, why);
+  if (!fd) return fd;
+  if (st.st_uid != owner) {
     why = "is owned by uid " + std::to_string(st.st_uid) + ", not by the httpd user (uid " +
           std::to_string(owner) + ")";
   } else if ((st.st_mode & 077) != 0) {
