@@ -25,6 +25,21 @@ void require(bool ok) {
 // target does not link (policy/selector.cpp).
 constexpr std::array<std::string_view, 3> kMethods = {"byrequests", "bybusyness", "bytraffic"};
 
+// Whether every value the edit sets is within its field's range and length.
+template <class Table, class S>
+bool fits(const Table& table, const S& values, isb::FieldSet set) {
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto& f = table[i];
+    if ((set >> i & 1U) == 0) continue;
+    if (f.number && (values.*f.number < f.lo || values.*f.number > f.hi)) return false;
+    if (f.text && f.kind != isb::FieldKind::kChoice &&
+        (values.*f.text).size() > static_cast<std::size_t>(f.hi)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -51,16 +66,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   require(((e->status_set | e->status_clear) & ~isb::kAdminBits) == 0);
-  require(!e->route || e->route->size() <= isb::kMaxRouteChars);
-  require(!e->redirect || e->redirect->size() <= isb::kMaxRouteChars);
-  require(!e->sticky_cookie || e->sticky_cookie->size() <= isb::kMaxStickyChars);
+  // Every value the edit writes is within its schema range, so it fits the
+  // mod_proxy field it goes to.
+  require(fits(isb::kMemberFields, e->member_values, e->member_fields));
+  require(fits(isb::kBalancerFields, e->balancer_values, e->balancer_fields));
   require(!e->add_member || e->add_member->size() <= isb::kMaxMemberUrlChars);
-  require(!e->lbfactor || (*e->lbfactor >= 100 && *e->lbfactor <= 10000));
   if (e->edits_member() && !e->remove) {
     isb::MemberSettings before;
     isb::MemberSettings after = e->applied(before);
     std::vector<isb::FormField> replay = {{"b", "c"}, {"w", "http://a"}};
     for (auto& f : isb::edit_fields(before, after, hc)) replay.push_back(f);
+    auto back = isb::parse_edit(replay, isb::EditRules{kMethods, hc}, err);
+    require(back && back->applied(before) == after);
+  }
+  if (e->edits_balancer()) {
+    isb::BalancerSettings before{"byrequests", 0, 0, false, "JSESSIONID|jsessionid"};
+    isb::BalancerSettings after = e->applied(before);
+    std::vector<isb::FormField> replay = {{"b", "c"}};
+    for (auto& f : isb::edit_fields(before, after)) replay.push_back(f);
     auto back = isb::parse_edit(replay, isb::EditRules{kMethods, hc}, err);
     require(back && back->applied(before) == after);
   }

@@ -358,39 +358,53 @@ def check_status_flags(ck, readme):
 
 def check_manager_fields(ck):
     """Every form field parse_edit() takes and every key of the JSON edit API's
-    "set" object is documented in docs/manager.md."""
-    rel = "mod_isbalancer/core/manager/manager_edit.cpp"
-    src = ck.read(rel)
+    "set" object is documented in docs/manager.md. The settings' fields and keys
+    come from the schema's tables (core/config/schema.hpp), the status flags'
+    keys from kStatusFlags, the request's own fields from parse_edit()."""
+    schema_rel = "mod_isbalancer/core/config/schema.hpp"
+    status_rel = "mod_isbalancer/core/member/status.hpp"
+    edit_rel = "mod_isbalancer/core/manager/manager_edit.cpp"
     doc_rel = "docs/manager.md"
-    doc = ck.read(doc_rel)
-    if src is None or doc is None:
+    schema, status, edit, doc = (ck.read(r) for r in (schema_rel, status_rel, edit_rel, doc_rel))
+    if None in (schema, status, edit, doc):
         return 0
-    code = strip_cpp_comments(src)
-    m = re.search(r"\bkSetKeys\s*=\s*\{\{(.*?)\}\};", code, re.S)
-    pairs = re.findall(r"\{\s*\"([a-z_]+)\"\s*,\s*\"([a-z_A-Z]+)\"\s*\}", m.group(1)) if m else []
-    if not pairs:
-        ck.fail(f"{rel}: found no kSetKeys entries; check_docs.py no longer understands the "
-                "file (fix the checker, not the docs)")
+    entries = re.findall(r'\.name\s*=\s*"([a-z_]+)"\s*,\s*\.form\s*=\s*"([a-z_A-Z]+)"',
+                         strip_cpp_comments(schema))
+    if len(entries) < 10:
+        ck.fail(f"{schema_rel}: found {len(entries)} schema entries; check_docs.py no longer "
+                "understands the file (fix the checker, not the docs)")
         return 0
+    pairs = [(name, form) for name, form in entries if not form.endswith("_")]
+    # The status entry's form is a prefix: one w_status_X field and one key per
+    # operator flag (those with a form label).
+    flags = re.findall(r"\{k[A-Za-z]+,\s*'([A-Z])',\s*\"[^\"]*\",\s*\"([a-z_]+)\",\s*\"([^\"]*)\"\}",
+                       strip_cpp_comments(status))
+    if not flags:
+        ck.fail(f"{status_rel}: found no kStatusFlags entries; check_docs.py no longer "
+                "understands the file")
+    for name, form in entries:
+        if form.endswith("_"):
+            pairs += [(key, form + letter) for letter, key, label in flags if label]
+    code = strip_cpp_comments(edit)
     body = code[code.find("std::optional<EditRequest> parse_edit("):]
-    fields = set(re.findall(r'\bname == "([a-z_]+)"', body)) | {form for _, form in pairs}
-    if len(fields) < len(pairs):
-        ck.fail(f"{rel}: found fewer form fields than kSetKeys entries; check_docs.py no "
-                "longer understands parse_edit()")
-    table = doc
+    own = set(re.findall(r'\bname == "([a-z_]+)"', body))
+    if not own:
+        ck.fail(f"{edit_rel}: found no request fields in parse_edit(); check_docs.py no "
+                "longer understands it")
+    fields = own | {form for _, form in pairs}
     for form in sorted(fields):
         if form.startswith("w_status_") and len(form) == len("w_status_") + 1:
             # The table writes the flags as `w_status_I`, `_N`, ...
-            found = f"`w_status_{form[-1]}`" in table or f"`_{form[-1]}`" in table
+            found = f"`w_status_{form[-1]}`" in doc or f"`_{form[-1]}`" in doc
         else:
-            found = re.search("`" + re.escape(form) + "[`=]", table) is not None
+            found = re.search("`" + re.escape(form) + "[`=]", doc) is not None
         if not found:
-            ck.fail(f"manager form field {form} ({rel}) is not in {doc_rel}: add it to the "
-                    "form-field table")
+            ck.fail(f"manager form field {form} ({schema_rel}) is not in {doc_rel}: add it to "
+                    "the form-field table")
     for key, form in pairs:
         if f"`{key}`" not in doc:
-            ck.fail(f"JSON edit key set.{key} ({rel}, form field {form}) is not in {doc_rel}: "
-                    "add it to the keys of `set`")
+            ck.fail(f"JSON edit key set.{key} ({schema_rel}, form field {form}) is not in "
+                    f"{doc_rel}: add it to the keys of `set`")
     return len(fields) + len(pairs)
 
 

@@ -186,10 +186,11 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
     out.unavailable = bc.unavailable.load(std::memory_order_relaxed);
     out.nonce = std::string(field(b.s->nonce));
     out.edits = bc.edits.load(std::memory_order_relaxed);
+    out.settings = read_settings(b);
     if (lb != nullptr) {
       out.persist = lb->persist;
       out.free_slots = free_member_slots(shared, lb->slots());
-      out.differs = diff(lb->configured_balancer, read_settings(b));
+      out.differs = diff(lb->configured_balancer, out.settings);
       for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
         const std::uint64_t word = shared.member(lb->first_member + k).slot.load();
         if (lb->configured[k] && slot_state(word) == SlotState::kRemoved) {

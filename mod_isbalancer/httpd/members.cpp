@@ -164,8 +164,7 @@ BalancerSettings read_settings(const proxy_balancer& b) {
   out.timeout_s = static_cast<std::int64_t>(apr_time_sec(b.s->timeout));
   out.max_attempts = b.s->max_attempts;
   out.sticky_force = b.s->sticky_force != 0;
-  out.sticky_cookie = std::string(field(b.s->sticky));
-  out.sticky_path = std::string(field(b.s->sticky_path));
+  out.sticky = sticky_text(field(b.s->sticky), field(b.s->sticky_path));
   return out;
 }
 
@@ -173,44 +172,48 @@ bool hc_method_known(std::string_view name) {
   return find_hc_method(name) != nullptr;
 }
 
+// The schema's ranges (core/config/schema.hpp) keep every value within the int
+// fields of mod_proxy's structs.
 void write_member(proxy_worker_shared& s, const EditRequest& e) {
-  if (e.lbfactor) s.lbfactor = static_cast<int>(*e.lbfactor);
-  if (e.lbset) s.lbset = *e.lbset;
-  if (e.route) copy_field(s.route, *e.route);
-  if (e.redirect) copy_field(s.redirect, *e.redirect);
+  using M = MemberSettings;
+  if (auto v = e.value(&M::lbfactor)) s.lbfactor = static_cast<int>(*v);
+  if (auto v = e.value(&M::lbset)) s.lbset = static_cast<int>(*v);
+  if (auto v = e.value(&M::route)) copy_field(s.route, *v);
+  if (auto v = e.value(&M::redirect)) copy_field(s.redirect, *v);
   if (e.status_set != 0) status_ref(&s).fetch_or(e.status_set, std::memory_order_relaxed);
   if (e.status_clear != 0) status_ref(&s).fetch_and(~e.status_clear, std::memory_order_relaxed);
-  if (e.hc_interval_ms) s.interval = apr_time_from_msec(*e.hc_interval_ms);
-  if (e.hc_passes) s.passes = *e.hc_passes;
-  if (e.hc_fails) s.fails = *e.hc_fails;
-  if (e.hc_method) {
-    if (const proxy_hcmethods_t* m = find_hc_method(*e.hc_method)) s.method = m->method;
+  if (auto v = e.value(&M::hc_interval_ms)) s.interval = apr_time_from_msec(*v);
+  if (auto v = e.value(&M::hc_passes)) s.passes = static_cast<int>(*v);
+  if (auto v = e.value(&M::hc_fails)) s.fails = static_cast<int>(*v);
+  if (auto v = e.value(&M::hc_method)) {
+    if (const proxy_hcmethods_t* m = find_hc_method(*v)) s.method = m->method;
   }
-  if (e.hc_uri) copy_field(s.hcuri, *e.hc_uri);
-  if (e.hc_expr) copy_field(s.hcexpr, *e.hc_expr);
+  if (auto v = e.value(&M::hc_uri)) copy_field(s.hcuri, *v);
+  if (auto v = e.value(&M::hc_expr)) copy_field(s.hcexpr, *v);
   s.updated = apr_time_now();
 }
 
 void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditRequest& e) {
+  using B = BalancerSettings;
   proxy_balancer_shared* s = b.s;
-  if (e.lbmethod) {
+  if (auto v = e.value(&B::lbmethod)) {
     auto names = selector_names();
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == *e.lbmethod) {
+      if (names[i] == *v) {
         copy_field(s->lbpname, names[i]);
         counters.selector.store(static_cast<std::uint32_t>(i + 1), std::memory_order_release);
       }
     }
   }
-  if (e.timeout_s) s->timeout = apr_time_from_sec(*e.timeout_s);
-  if (e.max_attempts) {
-    s->max_attempts = *e.max_attempts;
+  if (auto v = e.value(&B::timeout_s)) s->timeout = apr_time_from_sec(*v);
+  if (auto v = e.value(&B::max_attempts)) {
+    s->max_attempts = static_cast<int>(*v);
     s->max_attempts_set = 1;
   }
-  if (e.sticky_force) s->sticky_force = *e.sticky_force ? 1 : 0;
-  if (e.sticky_cookie) {
-    copy_field(s->sticky, *e.sticky_cookie);
-    copy_field(s->sticky_path, e.sticky_path.value_or(""));
+  if (auto v = e.value(&B::sticky_force)) s->sticky_force = *v ? 1 : 0;
+  if (auto v = e.value(&B::sticky)) {
+    copy_field(s->sticky, sticky_cookie(*v));
+    copy_field(s->sticky_path, sticky_path(*v));
   }
   s->wupdated = apr_time_now();
 }
@@ -298,7 +301,8 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
   EditFacts facts;
   facts.member_found = member.has_value();
   facts.added_exists = e.add_member && find_member_slot(lb, state, *e.add_member);
-  facts.hc_method_known = e.hc_method && hc_method_known(*e.hc_method);
+  const auto hc_method = e.value(&MemberSettings::hc_method);
+  facts.hc_method_known = hc_method && hc_method_known(*hc_method);
   if (auto no = refuse_edit(e, facts)) return refuse(std::move(*no));
 
   // The one step that can still fail comes first, so a refusal changes nothing.

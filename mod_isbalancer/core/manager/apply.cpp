@@ -10,7 +10,7 @@ std::optional<Refusal> refuse_edit(const EditRequest& e, const EditFacts& facts)
   if (e.edits_member() && !edits_added_member(e) && !facts.member_found) {
     return Refusal{http::kBadRequest, "w", "the balancer has no member " + e.member};
   }
-  if (e.hc_method && !facts.hc_method_known) {
+  if (e.value(&MemberSettings::hc_method) && !facts.hc_method_known) {
     return Refusal{http::kBadRequest, "w_hm", "is not a health-check method mod_proxy_hcheck has"};
   }
   if (e.add_member && facts.added_exists) {
@@ -32,7 +32,8 @@ std::string member_change_line(std::string_view member, const FieldChange& c) {
 }
 
 bool rebuilds_member_indexes(const FieldChange& c) {
-  return c.field == "route" || c.field == "redirect" || c.field == "loadfactor";
+  const MemberField* f = member_field_by_name(c.field);
+  return f != nullptr && f->has(kIndexed);
 }
 
 }  // namespace isb

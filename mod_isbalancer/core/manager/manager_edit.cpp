@@ -57,57 +57,6 @@ std::string shorten(std::string_view s) {
   return out;
 }
 
-bool all_of_chars(std::string_view s, bool (*ok)(char)) {
-  return std::all_of(s.begin(), s.end(), ok);
-}
-
-bool route_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~' || c == ':';
-}
-bool name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
-}
-bool word_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-';
-}
-bool uri_char(char c) {
-  auto u = static_cast<unsigned char>(c);
-  return u > 0x20 && u < 0x7f && c != '"' && c != '\'' && c != '<' && c != '>' && c != '\\' &&
-         c != '`';
-}
-
-// A decimal integer in [lo, hi]; no sign, no spaces.
-std::optional<std::int64_t> parse_int(std::string_view s, std::int64_t lo, std::int64_t hi) {
-  if (s.empty() || s.size() > 12) return std::nullopt;
-  std::int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  if (v < lo || v > hi) return std::nullopt;
-  return v;
-}
-
-// "2", "2.5", "2.50" -> x100, within 1..100 as stock allows.
-std::optional<std::int64_t> parse_loadfactor(std::string_view s) {
-  std::size_t dot = s.find('.');
-  auto whole = parse_int(s.substr(0, dot), 0, 100);
-  if (!whole) return std::nullopt;
-  std::int64_t v = *whole * 100;
-  if (dot != std::string_view::npos) {
-    std::string_view frac = s.substr(dot + 1);
-    if (frac.empty() || frac.size() > 2) return std::nullopt;
-    auto f = parse_int(frac, 0, 99);
-    if (!f) return std::nullopt;
-    v += frac.size() == 1 ? *f * 10 : *f;
-  }
-  if (v < 100 || v > 10000) return std::nullopt;
-  return v;
-}
-
 std::optional<bool> parse_flag(std::string_view s) {
   if (s == "1") return true;
   if (s == "0") return false;
@@ -129,14 +78,15 @@ bool valid_member_url(std::string_view url) {
   std::size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  if (!all_of_chars(path, uri_char)) return false;
+  if (!all_of_class(CharClass::kUri, path)) return false;
   std::string_view host = authority;
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     std::size_t close = authority.find(']');
     if (close == std::string_view::npos || close < 3) return false;
     std::string_view v6 = authority.substr(1, close - 1);
-    if (!all_of_chars(v6, [](char c) { return hex_value(c) >= 0 || c == ':' || c == '.'; })) {
+    if (!std::all_of(v6.begin(), v6.end(),
+                     [](char c) { return hex_value(c) >= 0 || c == ':' || c == '.'; })) {
       return false;
     }
     std::string_view after = authority.substr(close + 1);
@@ -153,14 +103,14 @@ bool valid_member_url(std::string_view url) {
       if (port.empty()) return false;
     }
     if (host.empty() || host.front() == '.' || host.front() == '-') return false;
-    if (!all_of_chars(host, [](char c) {
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                  c == '-' || c == '.';
         })) {
       return false;
     }
   }
-  return port.empty() || parse_int(port, 1, 65535).has_value();
+  return port.empty() || parse_decimal(port, 1, 65535).has_value();
 }
 
 std::optional<std::uint32_t> admin_bit(char letter) {
@@ -334,42 +284,6 @@ class JsonReader {
   EditError err_;
 };
 
-struct JsonKey {
-  std::string_view json;
-  std::string_view form;
-};
-// The keys of "set", and the form field each one stands for.
-constexpr std::array<JsonKey, 22> kSetKeys = {{
-    {"loadfactor", "w_lf"},
-    {"lbset", "w_ls"},
-    {"route", "w_wr"},
-    {"redirect", "w_rr"},
-    {"ignore_errors", "w_status_I"},
-    {"drain", "w_status_N"},
-    {"disabled", "w_status_D"},
-    {"hot_standby", "w_status_H"},
-    {"hot_spare", "w_status_R"},
-    {"stopped", "w_status_S"},
-    {"hcheck_failed", "w_status_C"},
-    {"hc_interval_ms", "w_hi"},
-    {"hc_passes", "w_hp"},
-    {"hc_fails", "w_hf"},
-    {"hc_method", "w_hm"},
-    {"hc_uri", "w_hu"},
-    {"hc_expr", "w_he"},
-    {"lbmethod", "b_lbm"},
-    {"timeout", "b_tmo"},
-    {"maxattempts", "b_max"},
-    {"nofailover", "b_sforce"},
-    {"stickysession", "b_ss"},
-}};
-
-std::string sticky_text(const std::string& cookie, const std::string& path) {
-  if (cookie.empty() && path.empty()) return "";
-  if (cookie == path) return cookie;
-  return cookie + "|" + path;
-}
-
 }  // namespace
 
 // --- forms ------------------------------------------------------------------------
@@ -502,12 +416,11 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
   };
   // The top-level keys; "set" holds the settings, one level down.
   auto on_set_key = [&](const std::string& skey) {
-    auto it = std::find_if(kSetKeys.begin(), kSetKeys.end(),
-                           [&](const JsonKey& k) { return k.json == skey; });
-    if (it == kSetKeys.end()) return in.fail("set." + shorten(skey), "unknown key");
+    auto form = set_key_form(skey);
+    if (!form) return in.fail("set." + shorten(skey), "unknown key");
     auto value = in.scalar();
     if (!value) return in.fail("set." + skey, "must be a string, a number, true or false");
-    if (!push(it->form, std::move(*value))) return in.fail("set." + skey, "given twice");
+    if (!push(*form, std::move(*value))) return in.fail("set." + skey, "given twice");
     return out.size() <= kMaxEditFields || in.fail("", "too many keys");
   };
   auto on_key = [&](const std::string& key) {
@@ -539,140 +452,102 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
 
 // --- settings ---------------------------------------------------------------------
 
-std::string status_letters(std::uint32_t status) {
-  std::string out;
-  for (const StatusFlag& f : kStatusFlags) {
-    if ((status & f.bit) != 0) out += f.letter;
+namespace {
+
+// Whether the edit may show, change or carry field `f` at all.
+template <class S>
+bool in_scope(const Field<S>& f, bool with_health_checks) {
+  return with_health_checks || !f.has(kHealthCheck);
+}
+
+template <class S>
+std::vector<FieldChange> diff_of(const S& a, const S& b, bool with_health_checks) {
+  std::vector<FieldChange> out;
+  for (const Field<S>& f : fields_of<S>()) {
+    if (!in_scope(f, with_health_checks) || same_value(f, a, b)) continue;
+    out.push_back({std::string(f.name), shown_value(f, a), shown_value(f, b)});
   }
   return out;
 }
 
-std::string format_loadfactor(std::int64_t lbfactor) {
-  std::string out = std::to_string(lbfactor / 100);
-  std::int64_t frac = lbfactor % 100;
-  if (frac != 0) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, ".%02d", static_cast<int>(frac));
-    out += buf;
-    if (out.back() == '0') out.pop_back();
+template <class S>
+std::vector<FormField> edit_fields_of(const S& a, const S& b, bool with_health_checks) {
+  std::vector<FormField> out;
+  for (const Field<S>& f : fields_of<S>()) {
+    if (!in_scope(f, with_health_checks) || same_value(f, a, b)) continue;
+    if (f.kind != FieldKind::kStatus) {
+      out.push_back({std::string(f.form), form_value(f, b)});
+      continue;
+    }
+    for (const StatusFlag& flag : kStatusFlags) {
+      if ((flag.bit & kAdminBits) == 0 || ((a.*f.bits ^ b.*f.bits) & flag.bit) == 0) continue;
+      std::string name(f.form);
+      name += flag.letter;
+      out.push_back({std::move(name), (b.*f.bits & flag.bit) != 0 ? "1" : "0"});
+    }
   }
   return out;
 }
+
+template <class S>
+S applied_to(S s, const S& values, FieldSet fields) {
+  const auto table = fields_of<S>();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    if ((fields >> i & 1U) != 0) copy_value(table[i], values, s);
+  }
+  return s;
+}
+
+template <class S>
+std::size_t index_in(const Field<S>& f) {
+  return static_cast<std::size_t>(&f - fields_of<S>().data());
+}
+
+}  // namespace
 
 std::vector<FieldChange> diff(const MemberSettings& a, const MemberSettings& b,
                               bool with_health_checks) {
-  std::vector<FieldChange> out;
-  auto add = [&](const char* name, std::string before, std::string after) {
-    if (before != after) out.push_back({name, std::move(before), std::move(after)});
-  };
-  add("loadfactor", format_loadfactor(a.lbfactor), format_loadfactor(b.lbfactor));
-  add("lbset", std::to_string(a.lbset), std::to_string(b.lbset));
-  add("route", a.route, b.route);
-  add("redirect", a.redirect, b.redirect);
-  add("status", status_letters(a.status & kAdminBits), status_letters(b.status & kAdminBits));
-  if (with_health_checks) {
-    add("hc_interval_ms", std::to_string(a.hc_interval_ms), std::to_string(b.hc_interval_ms));
-    add("hc_passes", std::to_string(a.hc_passes), std::to_string(b.hc_passes));
-    add("hc_fails", std::to_string(a.hc_fails), std::to_string(b.hc_fails));
-    add("hc_method", a.hc_method, b.hc_method);
-    add("hc_uri", a.hc_uri, b.hc_uri);
-    add("hc_expr", a.hc_expr, b.hc_expr);
-  }
-  return out;
+  return diff_of(a, b, with_health_checks);
 }
 
 std::vector<FieldChange> diff(const BalancerSettings& a, const BalancerSettings& b) {
-  std::vector<FieldChange> out;
-  auto add = [&](const char* name, std::string before, std::string after) {
-    if (before != after) out.push_back({name, std::move(before), std::move(after)});
-  };
-  add("lbmethod", a.lbmethod, b.lbmethod);
-  add("timeout", std::to_string(a.timeout_s), std::to_string(b.timeout_s));
-  add("maxattempts", std::to_string(a.max_attempts), std::to_string(b.max_attempts));
-  add("nofailover", a.sticky_force ? "On" : "Off", b.sticky_force ? "On" : "Off");
-  add("stickysession", sticky_text(a.sticky_cookie, a.sticky_path),
-      sticky_text(b.sticky_cookie, b.sticky_path));
-  return out;
+  return diff_of(a, b, true);
 }
 
 std::vector<FormField> edit_fields(const MemberSettings& a, const MemberSettings& b,
                                    bool with_health_checks) {
-  std::vector<FormField> out;
-  if (a.lbfactor != b.lbfactor) out.push_back({"w_lf", format_loadfactor(b.lbfactor)});
-  if (a.lbset != b.lbset) out.push_back({"w_ls", std::to_string(b.lbset)});
-  if (a.route != b.route) out.push_back({"w_wr", b.route});
-  if (a.redirect != b.redirect) out.push_back({"w_rr", b.redirect});
-  for (const StatusFlag& f : kStatusFlags) {
-    if ((f.bit & kAdminBits) == 0 || ((a.status ^ b.status) & f.bit) == 0) continue;
-    out.push_back({std::string("w_status_") + f.letter, (b.status & f.bit) != 0 ? "1" : "0"});
-  }
-  if (with_health_checks) {
-    if (a.hc_interval_ms != b.hc_interval_ms) {
-      out.push_back({"w_hi", std::to_string(b.hc_interval_ms)});
-    }
-    if (a.hc_passes != b.hc_passes) out.push_back({"w_hp", std::to_string(b.hc_passes)});
-    if (a.hc_fails != b.hc_fails) out.push_back({"w_hf", std::to_string(b.hc_fails)});
-    if (a.hc_method != b.hc_method) out.push_back({"w_hm", b.hc_method});
-    if (a.hc_uri != b.hc_uri) out.push_back({"w_hu", b.hc_uri});
-    if (a.hc_expr != b.hc_expr) out.push_back({"w_he", b.hc_expr});
-  }
-  return out;
+  return edit_fields_of(a, b, with_health_checks);
 }
 
 std::vector<FormField> edit_fields(const BalancerSettings& a, const BalancerSettings& b) {
-  std::vector<FormField> out;
-  if (a.lbmethod != b.lbmethod) out.push_back({"b_lbm", b.lbmethod});
-  if (a.timeout_s != b.timeout_s) out.push_back({"b_tmo", std::to_string(b.timeout_s)});
-  if (a.max_attempts != b.max_attempts) out.push_back({"b_max", std::to_string(b.max_attempts)});
-  if (a.sticky_force != b.sticky_force) out.push_back({"b_sforce", b.sticky_force ? "1" : "0"});
-  if (a.sticky_cookie != b.sticky_cookie || a.sticky_path != b.sticky_path) {
-    std::string ss = sticky_text(b.sticky_cookie, b.sticky_path);
-    if (b.sticky_cookie.empty() && !b.sticky_path.empty()) ss = "|" + b.sticky_path;
-    out.push_back({"b_ss", ss.empty() ? "-" : ss});
-  }
-  return out;
+  return edit_fields_of(a, b, true);
 }
 
 // --- validation ---------------------------------------------------------------------
 
 bool EditRequest::edits_health_checks() const noexcept {
-  return hc_interval_ms || hc_passes || hc_fails || hc_method || hc_uri || hc_expr;
+  for (const MemberField& f : kMemberFields) {
+    if (f.has(kHealthCheck) && (member_fields >> index_in(f) & 1U) != 0) return true;
+  }
+  return false;
 }
 
 bool EditRequest::edits_member() const noexcept {
-  return lbfactor || lbset || route || redirect || status_set != 0 || status_clear != 0 || remove ||
-         edits_health_checks();
+  return member_fields != 0 || status_set != 0 || status_clear != 0 || remove;
 }
 
 bool EditRequest::edits_balancer() const noexcept {
-  return lbmethod || timeout_s || max_attempts || sticky_force || sticky_cookie || add_member;
+  return balancer_fields != 0 || add_member;
 }
 
 MemberSettings EditRequest::applied(MemberSettings s) const {
-  if (lbfactor) s.lbfactor = *lbfactor;
-  if (lbset) s.lbset = *lbset;
-  if (route) s.route = *route;
-  if (redirect) s.redirect = *redirect;
+  s = applied_to(std::move(s), member_values, member_fields);
   s.status = (s.status | status_set) & ~status_clear;
-  if (hc_interval_ms) s.hc_interval_ms = *hc_interval_ms;
-  if (hc_passes) s.hc_passes = *hc_passes;
-  if (hc_fails) s.hc_fails = *hc_fails;
-  if (hc_method) s.hc_method = *hc_method;
-  if (hc_uri) s.hc_uri = *hc_uri;
-  if (hc_expr) s.hc_expr = *hc_expr;
   return s;
 }
 
 BalancerSettings EditRequest::applied(BalancerSettings s) const {
-  if (lbmethod) s.lbmethod = *lbmethod;
-  if (timeout_s) s.timeout_s = *timeout_s;
-  if (max_attempts) s.max_attempts = *max_attempts;
-  if (sticky_force) s.sticky_force = *sticky_force;
-  if (sticky_cookie) {
-    s.sticky_cookie = *sticky_cookie;
-    s.sticky_path = sticky_path.value_or("");
-  }
-  return s;
+  return applied_to(std::move(s), balancer_values, balancer_fields);
 }
 
 std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const EditRules& rules,
@@ -680,9 +555,18 @@ std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const E
   EditRequest e;
   std::optional<std::string> new_member;
   bool confirmed = false;
+  const NameLists names{rules.lbmethods, {}};
   auto fail = [&](const std::string& field, std::string message) {
     err = {field, std::move(message)};
     return std::nullopt;
+  };
+  const std::string hc_needed = "health-check fields need mod_proxy_hcheck, which is not loaded";
+  // A settings field: its value into `values`, its bit into `set`.
+  auto take = [&](const auto& f, const std::string& v, auto& values, FieldSet& set) {
+    if (f.has(kEmptyKeepsIt) && v.empty()) return true;
+    if (!parse_value(f, v, values, names)) return false;
+    set |= FieldSet{1} << index_in(f);
+    return true;
   };
   for (std::size_t i = 0; i < fields.size(); ++i) {
     const std::string& name = fields[i].name;
@@ -690,20 +574,39 @@ std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const E
     for (std::size_t j = 0; j < i; ++j) {
       if (fields[j].name == name) return fail(name, "given more than once");
     }
-    bool hc_field = name == "w_hi" || name == "w_hp" || name == "w_hf" || name == "w_hm" ||
-                    name == "w_hu" || name == "w_he";
-    if (hc_field && !rules.health_checks) {
-      return fail(name, "health-check fields need mod_proxy_hcheck, which is not loaded");
-    }
-    if (name == "b") {
+    if (const MemberField* f = member_field_by_form(name)) {
+      if (!in_scope(*f, rules.health_checks)) return fail(name, hc_needed);
+      if (!take(*f, v, e.member_values, e.member_fields)) {
+        return fail(name, "must be " + accepts(*f, names));
+      }
+    } else if (const BalancerField* bf = balancer_field_by_form(name)) {
+      if (!take(*bf, v, e.balancer_values, e.balancer_fields)) {
+        return fail(name, "must be " + accepts(*bf, names));
+      }
+    } else if (name.size() == 10 && name.compare(0, 9, "w_status_") == 0) {
+      auto bit = admin_bit(name[9]);
+      if (!bit) {
+        std::string letters;
+        for (const StatusFlag& flag : kStatusFlags) {
+          if ((flag.bit & kAdminBits) == 0) continue;
+          letters += letters.empty() ? "" : " ";
+          letters += flag.letter;
+        }
+        return fail(name, "is not a status flag (" + letters + ")");
+      }
+      if (*bit == kHcFail && !rules.health_checks) return fail(name, hc_needed);
+      auto on = parse_flag(v);
+      if (!on) return fail(name, "must be 0 or 1");
+      (*on ? e.status_set : e.status_clear) |= *bit;
+    } else if (name == "b") {
       std::string_view b = v;
       if (b.substr(0, 11) == "balancer://") b.remove_prefix(11);
-      if (b.empty() || b.size() > 84 || !all_of_chars(b, name_char)) {
+      if (b.empty() || b.size() > 84 || !all_of_class(CharClass::kName, b)) {
         return fail(name, "must be the name of a balancer (letters, digits, '-', '_', '.')");
       }
       e.balancer = b;
     } else if (name == "w") {
-      if (v.empty() || v.size() > 383 || !all_of_chars(v, uri_char)) {
+      if (v.empty() || v.size() > 383 || !all_of_class(CharClass::kUri, v)) {
         return fail(name, "must be the URL of a member, as the page lists it");
       }
       e.member = v;
@@ -713,88 +616,10 @@ std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const E
       e.has_nonce = true;
     } else if (name == "xml") {
       // An output format, not an edit.
-    } else if (name == "w_lf") {
-      e.lbfactor = parse_loadfactor(v);
-      if (!e.lbfactor) return fail(name, "must be a load factor from 1 to 100 (two decimals)");
-    } else if (name == "w_ls") {
-      auto n = parse_int(v, 0, 99);
-      if (!n) return fail(name, "must be an lbset from 0 to 99");
-      e.lbset = static_cast<int>(*n);
-    } else if (name == "w_wr" || name == "w_rr") {
-      if (v.size() > kMaxRouteChars || !all_of_chars(v, route_char)) {
-        return fail(name, "must be at most 63 characters of letters, digits and - _ . ~ :");
-      }
-      (name == "w_wr" ? e.route : e.redirect) = v;
-    } else if (name.size() == 10 && name.compare(0, 9, "w_status_") == 0) {
-      auto bit = admin_bit(name[9]);
-      if (!bit) return fail(name, "is not a status flag (I N D H R S C)");
-      if (*bit == kHcFail && !rules.health_checks) {
-        return fail(name, "health-check fields need mod_proxy_hcheck, which is not loaded");
-      }
-      auto on = parse_flag(v);
-      if (!on) return fail(name, "must be 0 or 1");
-      (*on ? e.status_set : e.status_clear) |= *bit;
     } else if (name == "w_remove") {
       auto on = parse_flag(v);
       if (!on) return fail(name, "must be 0 or 1");
       e.remove = *on;
-    } else if (name == "w_hi") {
-      e.hc_interval_ms = parse_int(v, 100, 86'400'000);
-      if (!e.hc_interval_ms) return fail(name, "must be milliseconds from 100 to 86400000");
-    } else if (name == "w_hp" || name == "w_hf") {
-      auto n = parse_int(v, 1, 1000);
-      if (!n) return fail(name, "must be a count from 1 to 1000");
-      (name == "w_hp" ? e.hc_passes : e.hc_fails) = static_cast<int>(*n);
-    } else if (name == "w_hm") {
-      if (v.empty() || v.size() > 15 || !all_of_chars(v, word_char)) {
-        return fail(name, "must be a health-check method name");
-      }
-      e.hc_method = v;
-    } else if (name == "w_hu") {
-      if (v.size() > kMaxHcUriChars || !all_of_chars(v, uri_char)) {
-        return fail(name, "must be a URI path of at most 63 printable characters");
-      }
-      e.hc_uri = v;
-    } else if (name == "w_he") {
-      if (v.size() > kMaxHcExprChars || !all_of_chars(v, word_char)) {
-        return fail(name, "must be the name of a ProxyHCExpr (at most 15 characters)");
-      }
-      e.hc_expr = v;
-    } else if (name == "b_lbm") {
-      if (std::find(rules.lbmethods.begin(), rules.lbmethods.end(), v) == rules.lbmethods.end()) {
-        std::string names;
-        for (auto m : rules.lbmethods) names += (names.empty() ? "" : ", ") + std::string(m);
-        return fail(name, "must be one of " + names);
-      }
-      e.lbmethod = v;
-    } else if (name == "b_tmo") {
-      e.timeout_s = parse_int(v, 0, 7200);
-      if (!e.timeout_s) return fail(name, "must be seconds from 0 to 7200");
-    } else if (name == "b_max") {
-      auto n = parse_int(v, 0, 99);
-      if (!n) return fail(name, "must be a number of attempts from 0 to 99");
-      e.max_attempts = static_cast<int>(*n);
-    } else if (name == "b_sforce") {
-      e.sticky_force = parse_flag(v);
-      if (!e.sticky_force) return fail(name, "must be 0 or 1");
-    } else if (name == "b_ss") {
-      if (v.empty()) continue;  // the stock form sends it empty: no change
-      if (v == "-") {
-        e.sticky_cookie = "";
-        e.sticky_path = "";
-        continue;
-      }
-      std::size_t bar = v.find('|');
-      std::string cookie = v.substr(0, bar);
-      std::string path = bar == std::string::npos ? cookie : v.substr(bar + 1);
-      if (v.size() > kMaxStickyChars || cookie.empty() || !all_of_chars(cookie, name_char) ||
-          !all_of_chars(path, name_char)) {
-        return fail(name,
-                    "must be '-' or a cookie name, optionally '|' and a path-parameter name "
-                    "(letters, digits, '-', '_', '.'; at most 63 characters)");
-      }
-      e.sticky_cookie = cookie;
-      e.sticky_path = path;
     } else if (name == "b_nwrkr") {
       if (v.empty()) continue;  // the stock form sends it empty: no member to add
       if (!valid_member_url(v)) {
@@ -815,8 +640,7 @@ std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const E
     if (!confirmed) return fail("b_wyes", "adding a member needs b_wyes=1");
     e.add_member = new_member;
   }
-  if (e.remove && (e.lbfactor || e.lbset || e.route || e.redirect || e.status_set != 0 ||
-                   e.status_clear != 0 || e.edits_health_checks())) {
+  if (e.remove && (e.member_fields != 0 || e.status_set != 0 || e.status_clear != 0)) {
     return fail("w_remove", "cannot be combined with other member fields");
   }
   if (e.edits_anything() && e.balancer.empty()) return fail("b", "names no balancer");

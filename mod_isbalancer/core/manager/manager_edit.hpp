@@ -6,6 +6,8 @@
 // One vocabulary serves every way in: the stock page's form fields (b, w, nonce,
 // w_lf, w_status_D, b_nwrkr, ...), the JSON edit API (mapped onto the same
 // names) and the persisted state file (a list of such forms, replayed at start).
+// The settings' fields come from the schema (core/config/schema.hpp); this file
+// adds the request's own: which balancer and member, the nonce, add and remove.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/member/limits.hpp"
-#include "core/member/status.hpp"
+#include "core/config/schema.hpp"
 
 namespace isb {
 
@@ -64,34 +65,6 @@ std::string percent_encode(std::string_view s, std::string_view keep = {});
 // ".../App" and ".../app" are two. Text that is not a URL is returned as it is.
 std::string member_key(std::string_view url);
 
-// A member's operator-settable values, in mod_proxy's units.
-struct MemberSettings {
-  std::int64_t lbfactor = 100;  // loadfactor x 100
-  int lbset = 0;
-  std::string route;
-  std::string redirect;
-  std::uint32_t status = 0;  // only kAdminBits
-  // Health-check parameters (mod_proxy_hcheck); shown and edited only when it is loaded.
-  std::int64_t hc_interval_ms = 0;
-  int hc_passes = 0;
-  int hc_fails = 0;
-  std::string hc_method;
-  std::string hc_uri;
-  std::string hc_expr;
-  bool operator==(const MemberSettings&) const = default;
-};
-
-// A balancer's operator-settable values.
-struct BalancerSettings {
-  std::string lbmethod;
-  std::int64_t timeout_s = 0;
-  int max_attempts = 0;
-  bool sticky_force = false;  // nofailover
-  std::string sticky_cookie;
-  std::string sticky_path;
-  bool operator==(const BalancerSettings&) const = default;
-};
-
 // One changed value, for the audit log and the page's "differs from the
 // configuration" marks. `field` is the JSON/docs name ("loadfactor", "status").
 struct FieldChange {
@@ -109,40 +82,50 @@ std::vector<FormField> edit_fields(const MemberSettings& from, const MemberSetti
                                    bool with_health_checks);
 std::vector<FormField> edit_fields(const BalancerSettings& from, const BalancerSettings& to);
 
-// The status flags as letters, in stock's order: "D", "NH", "" ...
-std::string status_letters(std::uint32_t status);
-
-// loadfactor x 100 as text: 100 -> "1", 250 -> "2.5".
-std::string format_loadfactor(std::int64_t lbfactor);
-
-// A validated edit. Every optional that is set is a value to write.
+// A validated edit: the settings it writes, and what else it asks for.
 struct EditRequest {
   std::string balancer;  // without "balancer://"
   std::string member;    // a member URL; empty when the edit is for the balancer only
   std::string nonce;
   bool has_nonce = false;
 
-  std::optional<std::int64_t> lbfactor;
-  std::optional<int> lbset;
-  std::optional<std::string> route;
-  std::optional<std::string> redirect;
+  // The fields named in member_fields (bit i: kMemberFields[i]) hold the values
+  // to write; the status flags are written as bits to set and to clear.
+  MemberSettings member_values;
+  FieldSet member_fields = 0;
   std::uint32_t status_set = 0;
   std::uint32_t status_clear = 0;
-  std::optional<std::int64_t> hc_interval_ms;
-  std::optional<int> hc_passes;
-  std::optional<int> hc_fails;
-  std::optional<std::string> hc_method;
-  std::optional<std::string> hc_uri;
-  std::optional<std::string> hc_expr;
   bool remove = false;
 
-  std::optional<std::string> lbmethod;
-  std::optional<std::int64_t> timeout_s;
-  std::optional<int> max_attempts;
-  std::optional<bool> sticky_force;
-  std::optional<std::string> sticky_cookie;  // set together with sticky_path
-  std::optional<std::string> sticky_path;
+  BalancerSettings balancer_values;  // the fields named in balancer_fields
+  FieldSet balancer_fields = 0;
   std::optional<std::string> add_member;  // a URL, already checked for shape
+
+  // The value the edit writes to the setting `m` (&MemberSettings::route, ...),
+  // or nothing when it leaves it alone.
+  template <class S, class T>
+  std::optional<T> value(T S::*m) const {
+    const std::size_t i = field_index(m);
+    if constexpr (std::is_same_v<S, MemberSettings>) {
+      if ((member_fields >> i & 1U) != 0) return member_values.*m;
+    } else {
+      if ((balancer_fields >> i & 1U) != 0) return balancer_values.*m;
+    }
+    return std::nullopt;
+  }
+
+  // Makes the edit write `v` to the setting `m`.
+  template <class S, class T>
+  void set(T S::*m, std::type_identity_t<T> v) {
+    const FieldSet bit = FieldSet{1} << field_index(m);
+    if constexpr (std::is_same_v<S, MemberSettings>) {
+      member_values.*m = std::move(v);
+      member_fields |= bit;
+    } else {
+      balancer_values.*m = std::move(v);
+      balancer_fields |= bit;
+    }
+  }
 
   bool edits_member() const noexcept;
   bool edits_balancer() const noexcept;

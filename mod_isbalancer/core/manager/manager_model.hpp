@@ -59,6 +59,7 @@ struct BalancerSnapshot {
   std::uint32_t free_slots = 0;
   std::vector<FieldChange> differs;
   std::vector<std::string> removed;  // configured members removed at run time
+  BalancerSettings settings;         // what the edit form starts from
   std::vector<MemberSnapshot> members;
 };
 

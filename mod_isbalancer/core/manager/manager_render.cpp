@@ -350,50 +350,95 @@ std::string render_html(const ManagerSnapshot& snap) {
     out += extra;
     out += "></label>";
   };
-  // One member's edit form, as stock's worker page has, and its removal.
+  // A setting that is off or on, as a two-option select; `words` are the
+  // options' text for 0 and 1 ("off|on").
+  auto select01 = [&out](std::string_view label, std::string_view name, bool on,
+                         std::string_view words) {
+    const std::size_t bar = words.find('|');
+    out += "<label>";
+    out += label;
+    out += " <select name=\"";
+    out += name;
+    out += "\"><option value=\"0\"";
+    out += on ? "" : " selected";
+    out += ">";
+    out += words.substr(0, bar);
+    out += "</option><option value=\"1\"";
+    out += on ? " selected" : "";
+    out += ">";
+    out += words.substr(bar + 1);
+    out += "</option></select></label> ";
+  };
+  auto select_list = [&out](std::string_view label, std::string_view name,
+                            const std::vector<std::string>& options, std::string_view current) {
+    out += "<label>";
+    out += label;
+    out += " <select name=\"";
+    out += name;
+    out += "\">";
+    for (const std::string& option : options) {
+      out += "<option";
+      out += option == current ? " selected" : "";
+      out += ">";
+      out += escape_html(option);
+      out += "</option>";
+    }
+    out += "</select></label> ";
+  };
+  // One setting's input, as its schema entry (core/config/schema.hpp) describes it.
+  auto setting_input = [&](const auto& f, const auto& values) {
+    const std::string label(f.label);
+    const std::string name(f.form);
+    std::string attrs = "size=\"" + std::to_string(f.width) + '"';
+    switch (f.kind) {
+      case FieldKind::kStatus:
+        out += "<fieldset><legend>Status</legend>";
+        for (const StatusFlag& flag : kFormFlags) {
+          if (flag.bit == kHcFail && !snap.health_checks) continue;
+          select01(std::string(flag.label) + ":", name + flag.letter,
+                   (values.*f.bits & flag.bit) != 0, "off|on");
+        }
+        out += "</fieldset>";
+        return;
+      case FieldKind::kSwitch:
+        select01(label, name, values.*f.on, f.switch_text);
+        return;
+      case FieldKind::kChoice:
+        select_list(label, name, f.list == NameList::kLbmethods ? snap.lbmethods : snap.hc_methods,
+                    values.*f.text);
+        return;
+      case FieldKind::kText:
+      case FieldKind::kSticky:
+        if (f.list == NameList::kHcMethods) {
+          select_list(label, name, snap.hc_methods, values.*f.text);
+          return;
+        }
+        attrs += " maxlength=\"" + std::to_string(f.hi) + '"';
+        break;
+      case FieldKind::kCount:
+        attrs += " inputmode=\"numeric\"";
+        break;
+      case FieldKind::kLoadfactor:
+        attrs += " inputmode=\"decimal\"";
+        break;
+    }
+    input(label.c_str(), name.c_str(), form_value(f, values), attrs.c_str());
+  };
+  // One member's edit form, as stock's worker page has, and its removal. The
+  // health-check fields, when mod_proxy_hcheck is loaded, have a fieldset.
   auto member_forms = [&](const BalancerSnapshot& b, const MemberSnapshot& m) {
     const std::string bname = short_balancer_name(b.name);
     form_open(bname, &m.name, b.nonce);
-    input("Load factor", "w_lf", format_loadfactor(m.settings.lbfactor),
-          "size=\"5\" inputmode=\"decimal\"");
-    input("LB set", "w_ls", std::to_string(m.settings.lbset), "size=\"3\" inputmode=\"numeric\"");
-    input("Route", "w_wr", m.settings.route, "size=\"14\" maxlength=\"63\"");
-    input("Route redirect", "w_rr", m.settings.redirect, "size=\"14\" maxlength=\"63\"");
-    out += "<fieldset><legend>Status</legend>";
-    for (const StatusFlag& flag : kFormFlags) {
-      if (flag.bit == kHcFail && !snap.health_checks) continue;
-      const char letter = flag.letter;
-      const std::string_view label = flag.label;
-      const bool on = (m.settings.status & flag.bit) != 0;
-      out += "<label>";
-      out += label;
-      out += ": <select name=\"w_status_";
-      out += letter;
-      out += "\"><option value=\"0\"";
-      out += on ? "" : " selected";
-      out += ">off</option><option value=\"1\"";
-      out += on ? " selected" : "";
-      out += ">on</option></select></label> ";
-    }
-    out += "</fieldset>";
-    if (snap.health_checks) {
-      out += "<fieldset><legend>Health check</legend>";
-      out += "<label>Method <select name=\"w_hm\">";
-      for (const std::string& hm : snap.hc_methods) {
-        out += "<option";
-        out += hm == m.settings.hc_method ? " selected" : "";
-        out += ">";
-        out += escape_html(hm);
-        out += "</option>";
+    bool in_hc = false;
+    for (const MemberField& f : kMemberFields) {
+      if (f.has(kHealthCheck) && !snap.health_checks) continue;
+      if (f.has(kHealthCheck) && !in_hc) {
+        out += "<fieldset><legend>Health check</legend>";
+        in_hc = true;
       }
-      out += "</select></label> ";
-      input("Interval ms", "w_hi", std::to_string(m.settings.hc_interval_ms), "size=\"7\"");
-      input("Passes", "w_hp", std::to_string(m.settings.hc_passes), "size=\"3\"");
-      input("Fails", "w_hf", std::to_string(m.settings.hc_fails), "size=\"3\"");
-      input("URI", "w_hu", m.settings.hc_uri, "size=\"16\" maxlength=\"63\"");
-      input("Expr", "w_he", m.settings.hc_expr, "size=\"10\" maxlength=\"15\"");
-      out += "</fieldset>";
+      setting_input(f, m.settings);
     }
+    if (in_hc) out += "</fieldset>";
     out += "<button type=\"submit\">Update member</button></form>\n";
     form_open(bname, &m.name, b.nonce);
     hidden("w_remove", "1");
@@ -402,27 +447,10 @@ std::string render_html(const ManagerSnapshot& snap) {
   // The balancer's own settings and "add a member", as stock's balancer form.
   auto balancer_form = [&](const BalancerSnapshot& b) {
     form_open(short_balancer_name(b.name), nullptr, b.nonce);
-    out += "<label>LB method <select name=\"b_lbm\">";
-    for (const std::string& lbm : snap.lbmethods) {
-      out += "<option";
-      out += lbm == b.lbmethod ? " selected" : "";
-      out += ">";
-      out += escape_html(lbm);
-      out += "</option>";
-    }
-    out += "</select></label> ";
-    input("Timeout s", "b_tmo", std::to_string(b.timeout_us / 1000000), "size=\"5\"");
-    input("Failover attempts", "b_max", std::to_string(b.max_attempts), "size=\"3\"");
-    out += "<label>Failover <select name=\"b_sforce\"><option value=\"0\"";
-    out += b.nofailover ? "" : " selected";
-    out += ">On</option><option value=\"1\"";
-    out += b.nofailover ? " selected" : "";
-    out += ">Off</option></select></label> ";
-    std::string ss = b.sticky_cookie;
-    if (b.sticky_path != b.sticky_cookie) ss += "|" + b.sticky_path;
-    input("Sticky session ('-' for none)", "b_ss", ss, "size=\"24\" maxlength=\"63\"");
-    input("Add member URL", "b_nwrkr", "",
-          "size=\"30\" maxlength=\"255\" placeholder=\"https://host:port\"");
+    for (const BalancerField& f : kBalancerFields) setting_input(f, b.settings);
+    const std::string add_attrs = "size=\"30\" maxlength=\"" + std::to_string(kMaxMemberUrlChars) +
+                                  "\" placeholder=\"https://host:port\"";
+    input("Add member URL", "b_nwrkr", "", add_attrs.c_str());
     out +=
         "<label>Add it <input type=\"checkbox\" name=\"b_wyes\" value=\"1\"></label>"
         "<button type=\"submit\">Update balancer</button></form>\n";

@@ -13,5 +13,7 @@ inline constexpr std::size_t kMaxStickyChars = 63;  // proxy_balancer_shared::st
 inline constexpr std::size_t kMaxMemberUrlChars = 255;
 inline constexpr std::size_t kMaxHcUriChars = 63;   // proxy_worker_shared::hcuri[64]
 inline constexpr std::size_t kMaxHcExprChars = 15;  // proxy_worker_shared::hcexpr[16]
+// Ours: the name of a mod_proxy_hcheck method ("GET", "OPTIONS11", ...).
+inline constexpr std::size_t kMaxHcMethodChars = 15;
 
 }  // namespace isb

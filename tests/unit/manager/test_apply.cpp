@@ -10,7 +10,7 @@ TEST_CASE("apply: refusals come before any write, in a fixed order", "[manager][
   EditRequest e;
   e.balancer = "c";
   e.member = "http://a:8080";
-  e.lbfactor = 200;
+  e.set(&MemberSettings::lbfactor, 200);
   EditFacts facts;
   auto no = refuse_edit(e, facts);
   REQUIRE(no);
@@ -19,7 +19,7 @@ TEST_CASE("apply: refusals come before any write, in a fixed order", "[manager][
   facts.member_found = true;
   CHECK(!refuse_edit(e, facts));
 
-  e.hc_method = "NOPE";
+  e.set(&MemberSettings::hc_method, "NOPE");
   no = refuse_edit(e, facts);
   REQUIRE(no);
   CHECK((no->status == 400 && no->field == "w_hm"));
@@ -43,7 +43,7 @@ TEST_CASE("apply: an add that edits the member it adds needs no existing member"
   e.balancer = "c";
   e.add_member = "HTTP://B:8080/";
   e.member = "http://b:8080";  // the same member, spelled otherwise
-  e.lbfactor = 300;
+  e.set(&MemberSettings::lbfactor, 300);
   CHECK(edits_added_member(e));
   CHECK(!refuse_edit(e, EditFacts{}));
   e.member = "http://c:8080";

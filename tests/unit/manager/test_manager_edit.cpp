@@ -61,10 +61,10 @@ TEST_CASE("stock's form fields are validated and applied", "[manager][edit]") {
   CHECK(e->balancer == "wso2");
   CHECK(e->member == "https://a:9443");
   CHECK(e->has_nonce);
-  CHECK(e->lbfactor == 250);
-  CHECK(e->lbset == 1);
-  CHECK(e->route == "isNode1");
-  CHECK(e->redirect == "");
+  CHECK(e->value(&MemberSettings::lbfactor) == 250);
+  CHECK(e->value(&MemberSettings::lbset) == 1);
+  CHECK(e->value(&MemberSettings::route) == "isNode1");
+  CHECK(e->value(&MemberSettings::redirect) == "");
   CHECK(e->status_set == kDisabled);
   CHECK(e->status_clear == kDrain);
   MemberSettings before;
@@ -122,11 +122,11 @@ TEST_CASE("what the stock form sends unchanged is not an edit", "[manager][edit]
   CHECK_FALSE(e->edits_anything());
   e = edit_of("b=c&b_ss=-", err);
   REQUIRE(e);
-  CHECK(e->sticky_cookie == "");
+  CHECK(e->value(&BalancerSettings::sticky) == "");
   e = edit_of("b=c&b_ss=JSESSIONID%7Cjsessionid", err);
   REQUIRE(e);
-  CHECK(e->sticky_cookie == "JSESSIONID");
-  CHECK(e->sticky_path == "jsessionid");
+  CHECK(sticky_cookie(*e->value(&BalancerSettings::sticky)) == "JSESSIONID");
+  CHECK(sticky_path(*e->value(&BalancerSettings::sticky)) == "jsessionid");
   e = edit_of("b=c&b_nwrkr=https://%5B::1%5D:9443/app&b_wyes=1", err);
   REQUIRE(e);
   CHECK(e->add_member == "https://[::1]:9443/app");
@@ -137,8 +137,8 @@ TEST_CASE("health-check fields need mod_proxy_hcheck and are validated", "[manag
   auto e =
       edit_of("b=c&w=http://a&w_hi=5000&w_hp=2&w_hf=3&w_hm=GET&w_hu=/health&w_he=ok", err, true);
   REQUIRE(e);
-  CHECK(e->hc_interval_ms == 5000);
-  CHECK(e->hc_method == "GET");
+  CHECK(e->value(&MemberSettings::hc_interval_ms) == 5000);
+  CHECK(e->value(&MemberSettings::hc_method) == "GET");
   CHECK(refused_field("b=c&w=http://a&w_hi=50", true) == "w_hi");
   CHECK(refused_field("b=c&w=http://a&w_hu=/a%20b", true) == "w_hu");
 }
@@ -152,10 +152,10 @@ TEST_CASE("the JSON edit API maps onto the form fields", "[manager][edit][json]"
   REQUIRE(f);
   auto e = parse_edit(*f, EditRules{kMethods, false}, err);
   REQUIRE(e);
-  CHECK(e->lbfactor == 250);
+  CHECK(e->value(&MemberSettings::lbfactor) == 250);
   CHECK(e->status_set == kDisabled);
-  CHECK(e->route == "isNode1");
-  CHECK(e->lbmethod == "bybusyness");
+  CHECK(e->value(&MemberSettings::route) == "isNode1");
+  CHECK(e->value(&BalancerSettings::lbmethod) == "bybusyness");
   f = parse_json_edit(R"({"balancer":"b","add":"http://h:1","nonce":"n"})", err);
   REQUIRE(f);
   e = parse_edit(*f, EditRules{kMethods, false}, err);
@@ -197,8 +197,8 @@ TEST_CASE("edit_fields turns one setting into another through parse_edit",
   CHECK(e->applied(from) == to);
   CHECK(edit_fields(to, to, false).empty());
 
-  BalancerSettings bf{"byrequests", 0, 1, false, "JSESSIONID", "jsessionid"};
-  BalancerSettings bt{"bybusyness", 30, 2, true, "", ""};
+  BalancerSettings bf{"byrequests", 0, 1, false, "JSESSIONID|jsessionid"};
+  BalancerSettings bt{"bybusyness", 30, 2, true, ""};
   std::vector<FormField> bfields = {{"b", "c"}};
   for (auto& f : edit_fields(bf, bt)) bfields.push_back(f);
   e = parse_edit(bfields, EditRules{kMethods, false}, err);

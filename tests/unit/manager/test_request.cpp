@@ -85,7 +85,7 @@ TEST_CASE("request: the nonce rule", "[manager][request]") {
   EditRequest e;
   e.balancer = "c";
   CHECK(!check_nonce(e, true, "n1"));  // names a balancer, changes nothing: no nonce needed
-  e.lbfactor = 200;
+  e.set(&MemberSettings::lbfactor, 200);
   auto no = check_nonce(e, true, "n1");
   REQUIRE(no);
   CHECK((no->status == 403 && no->field == "nonce"));

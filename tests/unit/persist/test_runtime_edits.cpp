@@ -24,7 +24,7 @@ MemberSettings member(std::int64_t lbfactor, std::string route, std::uint32_t st
 }  // namespace
 
 TEST_CASE("runtime edits: nothing changed, nothing to carry", "[persist]") {
-  BalancerSettings b{"byrequests", 0, 1, false, "JSESSIONID", "JSESSIONID"};
+  BalancerSettings b{"byrequests", 0, 1, false, "JSESSIONID"};
   const MemberSettings a = member(100, "n1");
   const std::vector<MemberSlotView> slots{
       {"http://a:8080", SlotState::kActive, &a, a},
@@ -34,7 +34,7 @@ TEST_CASE("runtime edits: nothing changed, nothing to carry", "[persist]") {
 }
 
 TEST_CASE("runtime edits: balancer, changed, removed and added members", "[persist]") {
-  BalancerSettings configured{"byrequests", 0, 1, false, "JSESSIONID", "JSESSIONID"};
+  BalancerSettings configured{"byrequests", 0, 1, false, "JSESSIONID"};
   BalancerSettings now = configured;
   now.lbmethod = "bybusyness";
   now.sticky_force = true;
@@ -65,11 +65,11 @@ TEST_CASE("runtime edits: balancer, changed, removed and added members", "[persi
 }
 
 TEST_CASE("runtime edits: each form parses back as an edit", "[persist]") {
-  BalancerSettings configured{"byrequests", 0, 1, false, "JSESSIONID", "JSESSIONID"};
+  BalancerSettings configured{"byrequests", 0, 1, false, "JSESSIONID"};
   const MemberSettings a = member(100, "n1");
   BalancerSettings now = configured;
   now.timeout_s = 5;
-  now.sticky_cookie = now.sticky_path = "ROUTEID";
+  now.sticky = "ROUTEID";
   const MemberSettings current = member(700, "x2", kHotStandby | kStopped);
   const std::vector<MemberSlotView> slots{{"http://a:8080", SlotState::kActive, &a, current}};
   const Forms forms = runtime_edits("c", configured, now, slots, false);
