@@ -1,23 +1,24 @@
 #include "lifecycle.hpp"
 
 #include <cstring>
+#include <span>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
 #include <ap_mpm.h>
 #include <apr_general.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-
 #include "canon.hpp"
-#include "core/config/scope.hpp"
+#include "core/config/conflicts.hpp"
+#include "core/config/inventory.hpp"
+#include "core/config/vhosts.hpp"
+#include "core/manager/nonce.hpp"
+#include "core/persist/replay.hpp"
 #include "core/policy/selector.hpp"
 #include "core/routing/sticky.hpp"
+#include "core/shm/generation.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"
@@ -51,103 +52,73 @@ struct Segment {
   std::size_t size;
 };
 
-// Modules that do what we do. Loading them too would fight over the same hooks
-// and lbmethod names.
-struct Conflict {
-  const char* source;
-  const char* name;
-};
-constexpr Conflict kConflicts[] = {
-    {"mod_proxy_balancer.c", "proxy_balancer"},
-    {"mod_lbmethod_byrequests.c", "lbmethod_byrequests"},
-    {"mod_lbmethod_bybusyness.c", "lbmethod_bybusyness"},
-    {"mod_lbmethod_bytraffic.c", "lbmethod_bytraffic"},
-    {"mod_lbmethod_heartbeat.c", "lbmethod_heartbeat"},
-};
-
-std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t n) noexcept {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (std::size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-// Fingerprint of a configured member: its whole shared struct as mod_proxy parsed
-// it, less the fields that change at run time or per start.
-std::uint64_t fingerprint(std::uint64_t h, const proxy_worker_shared& in) noexcept {
+// The configured values of a member for the fingerprint: its whole shared struct
+// as mod_proxy parsed it, less the fields that change at run time or per start.
+void add_configured(ConfigFingerprint& f, const proxy_worker_shared& in) noexcept {
   proxy_worker_shared s;
   std::memcpy(&s, &in, sizeof s);
   s.updated = 0;
   s.error_time = 0;
   s.index = 0;
   s.context = nullptr;
-  return fnv1a(h, &s, sizeof s);
+  f.add_value(s);
 }
 
-std::uint64_t fingerprint(std::uint64_t h, const proxy_balancer& b) noexcept {
+void add_configured(ConfigFingerprint& f, const proxy_balancer& b) noexcept {
   proxy_balancer_shared s;
   std::memcpy(&s, b.s, sizeof s);
   s.wupdated = 0;
   s.index = 0;
   std::memset(s.sname, 0, sizeof s.sname);
-  h = fnv1a(h, &s, sizeof s);
-  h = fnv1a(h, &b.growth, sizeof b.growth);
-  return fnv1a(h, &b.failontimeout, sizeof b.failontimeout);
+  f.add_value(s);
+  f.add_value(b.growth);
+  f.add_value(b.failontimeout);
 }
 
-// Every balancer and member of every virtual host, each once. Inherited
-// balancers are struct copies that share `s` and the workers array with the main
-// server's, so identity is the pre-share `s` pointer and the worker pointer.
-struct Inventory {
-  struct BalancerEntry {
-    proxy_balancer* first;
-    std::vector<proxy_balancer*> copies;
-    std::uint32_t slot;
+// Every balancer of every virtual host as mod_proxy parsed it, and what the core
+// makes of them (core/config/inventory.hpp). Inherited balancers are struct
+// copies that share `s` and the workers array with the main server's, so a
+// balancer's identity is its pre-share `s` pointer, a member's its worker pointer.
+struct Configuration {
+  struct Listing {
+    proxy_balancer* balancer;
     server_rec* server;
     proxy_server_conf* conf;
   };
-  std::vector<BalancerEntry> balancers;
-  std::vector<proxy_worker*> workers;
-  std::uint32_t member_capacity = 0;
-  std::uint64_t fingerprint = 0xcbf29ce484222325ULL;
+  std::vector<Listing> where;  // per listed balancer
+  Inventory<proxy_worker*> inventory;
+  std::uint64_t fingerprint = 0;
 };
 
-Inventory take_inventory(server_rec* main_server, module* proxy) {
-  Inventory inv;
-  std::unordered_map<const void*, std::size_t> balancer_of;
-  std::unordered_map<const proxy_worker*, bool> seen_worker;
+Configuration read_configuration(server_rec* main_server, module* proxy) {
+  Configuration c;
+  std::vector<ListedBalancer<proxy_worker*>> listed;
   for (server_rec* s = main_server; s != nullptr; s = s->next) {
     auto* conf = static_cast<proxy_server_conf*>(ap_get_module_config(s->module_config, proxy));
     auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
     for (int i = 0; i < conf->balancers->nelts; ++i) {
       proxy_balancer* b = &bs[i];
-      auto it = balancer_of.find(b->s);
-      if (it != balancer_of.end()) {
-        inv.balancers[it->second].copies.push_back(b);
-        continue;
-      }
-      balancer_of.emplace(b->s, inv.balancers.size());
-      inv.balancers.push_back({b, {}, static_cast<std::uint32_t>(inv.balancers.size()), s, conf});
-      inv.fingerprint = fingerprint(inv.fingerprint, *b);
       auto** ws = reinterpret_cast<proxy_worker**>(b->workers->elts);
-      for (int j = 0; j < b->workers->nelts; ++j) {
-        if (!seen_worker.emplace(ws[j], true).second) continue;
-        inv.workers.push_back(ws[j]);
-        inv.fingerprint = fingerprint(inv.fingerprint, *ws[j]->s);
-      }
-      inv.member_capacity += static_cast<std::uint32_t>(b->workers->nelts) +
-                             static_cast<std::uint32_t>(b->growth > 0 ? b->growth : 0);
+      c.where.push_back({b, s, conf});
+      listed.push_back(
+          {b->s, std::span<proxy_worker* const>(ws, static_cast<std::size_t>(b->workers->nelts)),
+           b->growth});
     }
   }
-  return inv;
+  c.inventory = take_inventory<proxy_worker*>(listed);
+  c.fingerprint = fingerprint(
+      c.inventory,
+      [&c](std::size_t listing, ConfigFingerprint& f) {
+        add_configured(f, *c.where[listing].balancer);
+      },
+      [](proxy_worker* w, ConfigFingerprint& f) { add_configured(f, *w->s); });
+  return c;
 }
 
 std::optional<Segment> create_segment(std::size_t bytes, server_rec* s) {
   apr_pool_t* ppool = s->process->pool;
   apr_shm_t* shm = nullptr;
-  apr_status_t rv = apr_shm_create(&shm, bytes + kSlotAlign, nullptr, ppool);
+  apr_status_t rv = apr_shm_create(&shm, mapping_bytes(bytes), nullptr, ppool);
   if (rv != APR_SUCCESS) {
     ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                  ISB_LOGNO(00004) "cannot create %" APR_SIZE_T_FMT
@@ -156,116 +127,95 @@ std::optional<Segment> create_segment(std::size_t bytes, server_rec* s) {
                  static_cast<apr_size_t>(bytes));
     return std::nullopt;
   }
-  auto addr = reinterpret_cast<std::uintptr_t>(apr_shm_baseaddr_get(shm));
-  addr = (addr + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
-  return Segment{shm, reinterpret_cast<void*>(addr), bytes};
+  return Segment{shm, aligned_start(apr_shm_baseaddr_get(shm)), bytes};
 }
 
-// A random nonce in the UUID format stock's page and scripts expect.
+// A random nonce (core/manager/nonce.hpp).
 bool make_nonce(char (&out)[APR_UUID_FORMATTED_LENGTH + 1]) noexcept {
-  unsigned char r[16];
+  static_assert(APR_UUID_FORMATTED_LENGTH == kNonceChars);
+  unsigned char r[kNonceBytes];
   if (apr_generate_random_bytes(r, sizeof r) != APR_SUCCESS) return false;
-  r[6] = static_cast<unsigned char>((r[6] & 0x0f) | 0x40);  // version 4
-  r[8] = static_cast<unsigned char>((r[8] & 0x3f) | 0x80);  // variant 1
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::size_t o = 0;
-  for (std::size_t i = 0; i < sizeof r; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = kHex[r[i] >> 4];
-    out[o++] = kHex[r[i] & 15];
-  }
-  out[o] = '\0';
+  format_nonce(r, out);
   return true;
 }
 
 // The scope (core/config/scope.hpp) of a virtual host: its ServerName and port, and the
-// addresses of its <VirtualHost> line, as written there ("*" for a wildcard).
+// addresses of its <VirtualHost> line.
 std::string scope_of(const server_rec* s) {
-  std::vector<std::string> addresses;
+  std::vector<VhostAddress> addresses;
   for (const server_addr_rec* a = s->addrs; a != nullptr; a = a->next) {
-    std::string host = a->virthost ? a->virthost : "";
-    if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-    addresses.push_back(host + ":" + (a->host_port ? std::to_string(a->host_port) : "*"));
+    addresses.push_back({a->virthost ? a->virthost : "", a->host_port});
   }
-  return vhost_scope(s->server_hostname ? s->server_hostname : "", s->port, addresses);
+  return scope_of_vhost(s->server_hostname ? s->server_hostname : "", s->port, addresses);
 }
 
-// Balancers that no saved edit can tell apart (the same name in virtual hosts of
-// the same scope): say so at start, not only when their edits are skipped.
+std::string_view short_name(const LocalBalancer& lb) noexcept {
+  return field(lb.main->s->name).substr(sizeof(BALANCER_PREFIX) - 1);
+}
+
+// Balancers that no saved edit can tell apart (core/config/vhosts.hpp): say so
+// at start, not only when their edits are skipped.
 void warn_of_twins(server_rec* s) {
-  const auto& all = local_balancers();
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (!all[i]) continue;
-    const std::string_view name = field(all[i]->main->s->name).substr(sizeof(BALANCER_PREFIX) - 1);
-    std::size_t matches = 0;
-    find_local_in_scope(all[i]->scope, name, matches);
-    bool first = true;  // warn once, at the first of the twins
-    for (std::size_t j = 0; j < i && first; ++j) {
-      first = !(all[j] && all[j]->scope == all[i]->scope &&
-                strcasecmp(all[j]->main->s->name, all[i]->main->s->name) == 0);
-    }
-    if (matches > 1 && first) {
-      ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                   ISB_LOGNO(00047) "%s is defined in %zu virtual hosts that have the same "
-                                    "ServerName, port and addresses (%s): their runtime edits "
-                                    "cannot be kept across a restart; give each its own "
-                                    "ServerName or address",
-                   all[i]->main->s->name, matches, all[i]->scope.c_str());
-    }
+  std::vector<ScopedBalancer> scoped;
+  std::vector<const LocalBalancer*> owners;
+  for (const auto& lb : local_balancers()) {
+    if (!lb) continue;
+    scoped.push_back({lb->scope, short_name(*lb)});
+    owners.push_back(lb.get());
+  }
+  for (const Twins& t : find_twins(scoped)) {
+    const LocalBalancer& lb = *owners[t.first];
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                 ISB_LOGNO(00047) "%s is defined in %zu virtual hosts that have the same "
+                                  "ServerName, port and addresses (%s): their runtime edits "
+                                  "cannot be kept across a restart; give each its own "
+                                  "ServerName or address",
+                 lb.main->s->name, t.count, lb.scope.c_str());
   }
 }
 
-// Replays saved edits on a fresh segment, through the same validation as an
+// Replays saved edits on a fresh segment (core/persist/replay.hpp decides which
+// balancer each is for, and what is skipped), through the same validation as an
 // operator's edit. What no longer fits the configuration is logged and skipped.
 void replay_edits(server_rec* s, const SharedState& state, const std::vector<SavedEdit>& edits,
                   bool from_file, apr_pool_t* p) {
   const EditRules rules{selector_names(), process_state().health_checks};
-  int applied = 0;
-  int skipped = 0;
+  std::vector<ReplayBalancer> balancers;
+  std::vector<LocalBalancer*> owners;
+  for (const auto& lb : local_balancers()) {
+    if (!lb) continue;
+    balancers.push_back({{lb->scope, short_name(*lb)}, lb->persist});
+    owners.push_back(lb.get());
+  }
+  ReplayTally tally;
   for (const SavedEdit& saved : edits) {
-    EditError err;
-    auto e = parse_edit(saved.fields, rules, err);
-    std::size_t matches = 0;
-    LocalBalancer* lb = e ? find_local_in_scope(saved.scope, e->balancer, matches) : nullptr;
-    if (lb != nullptr && from_file && !lb->persist) continue;
-    std::optional<Refusal> refused;
-    if (!e) {
-      refused = Refusal{http::kBadRequest, err.field, err.message};
-    } else if (matches > 1) {
-      refused = Refusal{http::kConflict, "b",
-                        "the balancer of " + std::to_string(matches) +
-                            " virtual hosts fits it; give each its own ServerName or address"};
-    } else if (lb == nullptr) {
-      refused = Refusal{http::kNotFound, "b", "no such balancer in this configuration"};
-    } else {
-      refused = apply_edit(*lb, state, *e, p).refused;
+    ReplayStep step = plan_replay(saved, balancers, rules, from_file);
+    if (step.action == ReplayStep::Action::kIgnore) continue;
+    if (step.action == ReplayStep::Action::kApply) {
+      step.refused = apply_edit(*owners[step.balancer], state, *step.edit, p).refused;
     }
-    if (refused) {
-      ++skipped;
+    tally.count(step.refused);
+    if (step.refused) {
       const std::string form = encode_form(saved.fields);
       ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                    ISB_LOGNO(00022) "runtime edit '%s' (%s) no longer applies (%s%s%s); skipped",
-                   form.c_str(), saved.scope.c_str(), refused->field.c_str(),
-                   refused->field.empty() ? "" : ": ", refused->message.c_str());
-      continue;
+                   form.c_str(), saved.scope.c_str(), step.refused->field.c_str(),
+                   step.refused->field.empty() ? "" : ": ", step.refused->message.c_str());
     }
-    ++applied;
   }
-  if (applied + skipped > 0) {
+  if (tally.worth_a_notice()) {
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                 ISB_LOGNO(00023) "restored %d runtime edits from %s (%d skipped)", applied,
-                 from_file ? state_file_path(p) : "the previous generation", skipped);
+                 ISB_LOGNO(00023) "restored %d runtime edits from %s (%d skipped)", tally.applied,
+                 from_file ? state_file_path(p) : "the previous generation", tally.skipped);
   }
 }
 
-// Busy-ledger rows: one per child that can be alive at once. Old-generation
-// children finishing after a graceful restart and a killed child not yet reclaimed
-// can overlap with the children of the MPM's limit, hence twice it and a margin.
-std::uint32_t process_rows() noexcept {
+// The MPM's limit on child processes, if it tells one (core/shm/generation.hpp
+// sizes the busy ledger from it).
+std::optional<int> mpm_process_limit() noexcept {
   int limit = 0;
-  if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit) != APR_SUCCESS || limit <= 0) limit = 16;
-  const auto rows = 2 * static_cast<std::uint64_t>(limit) + 16;
-  return static_cast<std::uint32_t>(std::min<std::uint64_t>(rows, kMaxProcessRows));
+  if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit) != APR_SUCCESS) return std::nullopt;
+  return limit;
 }
 
 // pconf cleanup, registered before carry_edits_on_cleanup so that it runs after it:
@@ -285,25 +235,18 @@ apr_status_t release_process_row(void*) noexcept {
   return APR_SUCCESS;
 }
 
-// A pid the parent may still see as alive while the MPM has not reaped it yet;
-// it is reclaimed a second later. Pid reuse by an unrelated process only delays
-// the reclaim until that process exits.
-bool process_alive(std::int64_t pid) noexcept {
-  return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
-}
-
 }  // namespace
 
 int pre_config(apr_pool_t* /*pconf*/, apr_pool_t* plog, apr_pool_t* /*ptemp*/) noexcept {
-  for (const Conflict& c : kConflicts) {
-    if (ap_find_linked_module(c.source) != nullptr) {
-      ap_log_perror(APLOG_MARK, APLOG_EMERG, 0, plog,
-                    ISB_LOGNO(00001) "mod_isbalancer replaces %s, and both are loaded. Disable "
-                                     "one of them: 'a2dismod %s' (or remove its LoadModule "
-                                     "line), or 'a2dismod isbalancer'.",
-                    c.source, c.name);
-      return HTTP_INTERNAL_SERVER_ERROR;
-    }
+  const auto conflict =
+      find_conflict([](const char* source) { return ap_find_linked_module(source) != nullptr; });
+  if (conflict) {
+    ap_log_perror(APLOG_MARK, APLOG_EMERG, 0, plog,
+                  ISB_LOGNO(00001) "mod_isbalancer replaces %s, and both are loaded. Disable "
+                                   "one of them: 'a2dismod %s' (or remove its LoadModule "
+                                   "line), or 'a2dismod isbalancer'.",
+                  conflict->source, conflict->name);
+    return HTTP_INTERNAL_SERVER_ERROR;
   }
   ProxyApi& api = proxy_api();
   std::string missing;
@@ -328,26 +271,28 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
   if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
   try {
     ProxyApi& api = proxy_api();
-    Inventory inv = take_inventory(s, api.proxy_module);
+    const Configuration config = read_configuration(s, api.proxy_module);
+    const Inventory<proxy_worker*>& inv = config.inventory;
 
     for (const auto& e : inv.balancers) {
-      if (!is_our_lbmethod(e.first->lbmethod)) {
+      const proxy_balancer* b = config.where[e.listing].balancer;
+      if (!is_our_lbmethod(b->lbmethod)) {
         std::string names;
         for (auto name : selector_names()) names.append(names.empty() ? "" : ", ").append(name);
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      ISB_LOGNO(00009) "%s: lbmethod '%s' is not provided by mod_isbalancer; use "
                                       "one of %s",
-                     e.first->s->name, e.first->s->lbpname, names.c_str());
+                     b->s->name, b->s->lbpname, names.c_str());
         return HTTP_INTERNAL_SERVER_ERROR;
       }
       // A stickysession no session can match is a silent loss of stickiness: refuse it.
-      if (!sticky_names_usable(field(e.first->s->sticky), field(e.first->s->sticky_path))) {
+      if (!sticky_names_usable(field(b->s->sticky), field(b->s->sticky_path))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      ISB_LOGNO(00042) "%s: stickysession='%s|%s' names no cookie, or a name "
                                       "with '|' or a space, which no session matches; write "
                                       "stickysession=JSESSIONID|jsessionid (cookie and URL "
                                       "name) or stickysession=JSESSIONID",
-                     e.first->s->name, e.first->s->sticky, e.first->s->sticky_path);
+                     b->s->name, b->s->sticky, b->s->sticky_path);
         return HTTP_INTERNAL_SERVER_ERROR;
       }
     }
@@ -355,7 +300,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
     SegmentGeometry geometry{static_cast<std::uint32_t>(inv.balancers.size()), inv.member_capacity,
                              static_cast<std::uint32_t>(sizeof(proxy_balancer_shared)),
                              static_cast<std::uint32_t>(sizeof(proxy_worker_shared)),
-                             process_rows()};
+                             process_rows(mpm_process_limit())};
     auto bytes = SharedState::bytes_needed(geometry);
     if (!bytes) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
@@ -366,27 +311,21 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       return HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    // Keep the previous generation's segment when the configuration is the same:
-    // counters and runtime edits survive a graceful restart.
+    // Keep the previous generation's segment when the configuration is the same
+    // (core/shm/generation.hpp): counters and runtime edits survive a graceful restart.
     apr_pool_t* ppool = s->process->pool;
     void* data = nullptr;
     apr_pool_userdata_get(&data, kSegmentKey, ppool);
     auto* old = static_cast<Segment*>(data);
     std::optional<SharedState> state;
     if (old != nullptr) {
-      auto kept = SharedState::attach(old->base, old->size, nullptr);
-      if (kept && kept->geometry() == geometry &&
-          kept->header().config_fingerprint == inv.fingerprint) {
-        state = kept;
-        // The old generation's edits live on in the kept segment: open it again.
-        for (std::uint32_t i = 0; i < geometry.balancer_capacity; ++i) {
-          state->balancer(i).closed.store(0, std::memory_order_release);
-        }
-        auto gen = state->header().generation.fetch_add(1) + 1;
+      if (auto kept = keep_segment(old->base, old->size, geometry, config.fingerprint)) {
+        state = kept->state;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                      ISB_LOGNO(00008) "configuration unchanged: keeping the shared state of "
                                       "%" APR_SIZE_T_FMT " members (generation %" APR_UINT64_T_FMT ")",
-                     static_cast<apr_size_t>(inv.workers.size()), static_cast<apr_uint64_t>(gen));
+                     static_cast<apr_size_t>(inv.member_count),
+                     static_cast<apr_uint64_t>(kept->generation));
       } else {
         // Children of the old generation keep their own mapping until they exit.
         apr_shm_destroy(old->shm);
@@ -396,7 +335,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
     if (!state) {
       auto seg = create_segment(*bytes, s);
       if (!seg) return HTTP_INTERNAL_SERVER_ERROR;
-      state = SharedState::create(seg->base, seg->size, geometry, inv.fingerprint);
+      state = SharedState::create(seg->base, seg->size, geometry, config.fingerprint);
       if (!state) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      ISB_LOGNO(00005) "cannot format the shared segment (%" APR_SIZE_T_FMT
@@ -415,31 +354,30 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
                    inv.member_capacity);
     }
 
-    // Move each balancer's and member's mod_proxy struct into its slot. A slot
-    // that already holds the same member (same name hash) is re-used as it is,
-    // runtime edits included. What the configuration says is noted first.
-    const bool fresh = state->header().generation.load() == 0;
+    // Move each balancer's and member's mod_proxy struct into the slot the
+    // inventory gave it. A slot that already holds the same member (same name
+    // hash) is re-used as it is, runtime edits included. What the configuration
+    // says is noted first.
+    const bool fresh = fresh_segment(*state);
     const bool health_checks = ap_find_linked_module("mod_proxy_hcheck.c") != nullptr;
     auto& locals = local_balancers();
     locals.clear();
     apr_pool_cleanup_register(pconf, nullptr, &forget_local_balancers, apr_pool_cleanup_null);
-    std::uint32_t member = 0;
-    std::unordered_map<const proxy_worker*, bool> shared_worker;
-    for (auto& e : inv.balancers) {
-      proxy_balancer* b = e.first;
+    for (const auto& e : inv.balancers) {
+      const Configuration::Listing& at = config.where[e.listing];
+      proxy_balancer* b = at.balancer;
       auto lb = std::make_unique<LocalBalancer>();
       lb->main = b;
-      lb->copies = e.copies;
-      lb->server = e.server;
-      lb->conf = e.conf;
+      for (std::size_t copy : e.copies) lb->copies.push_back(config.where[copy].balancer);
+      lb->server = at.server;
+      lb->conf = at.conf;
       lb->slot = e.slot;
-      lb->first_member = member;
-      lb->scope = scope_of(e.server);
-      lb->persist = e.conf->bal_persist != 0;
+      lb->first_member = e.first_member;
+      lb->scope = scope_of(at.server);
+      lb->persist = at.conf->bal_persist != 0;
       lb->configured_balancer = read_settings(*b);
-      // Stock default: as many failover attempts as there are other members.
-      if (!b->s->max_attempts_set && b->workers->nelts > 1) {
-        b->s->max_attempts = b->workers->nelts - 1;
+      if (auto attempts = default_max_attempts(b->s->max_attempts_set != 0, b->workers->nelts)) {
+        b->s->max_attempts = *attempts;
         b->s->max_attempts_set = 1;
         lb->configured_balancer.max_attempts = b->s->max_attempts;
       }
@@ -458,34 +396,29 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
                      b->s->name);
         return HTTP_INTERNAL_SERVER_ERROR;
       }
-      for (proxy_balancer* copy : e.copies) {
+      for (proxy_balancer* copy : lb->copies) {
         copy->s = b->s;
         copy->lbmethod = b->lbmethod;
       }
-      auto** ws = reinterpret_cast<proxy_worker**>(b->workers->elts);
-      for (int j = 0; j < b->workers->nelts; ++j) {
-        if (!shared_worker.emplace(ws[j], true).second) continue;
-        MemberSettings configured = read_settings(*ws[j]->s);
+      std::uint32_t member = e.first_member;
+      for (proxy_worker* w : e.members) {
+        MemberSettings configured = read_settings(*w->s);
         auto* wshm = static_cast<proxy_worker_shared*>(state->member_host(member));
-        rv = api.share_worker(ws[j], wshm, static_cast<int>(member));
+        rv = api.share_worker(w, wshm, static_cast<int>(member));
         if (rv != APR_SUCCESS) {
           ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                       ISB_LOGNO(00006) "cannot share member %s of %s", ws[j]->s->name_ex,
-                       b->s->name);
+                       ISB_LOGNO(00006) "cannot share member %s of %s", w->s->name_ex, b->s->name);
           return HTTP_INTERNAL_SERVER_ERROR;
         }
-        MemberCounters& c = state->member(member);
-        if (fresh) c.slot.store(slot_word(SlotState::kActive, 1));
-        lb->members.push_back({ws[j], slot_incarnation(c.slot.load()), ws[j]->s->name_ex});
+        lb->members.push_back({w, take_configured_slot(*state, member, fresh), w->s->name_ex});
         lb->configured.emplace_back(std::move(configured));
         ++member;
       }
-      const auto growth = static_cast<std::uint32_t>(b->growth > 0 ? b->growth : 0);
-      lb->members.resize(lb->members.size() + growth);
-      lb->configured.resize(lb->configured.size() + growth);
+      // The growth slots, after the configured members.
+      lb->members.resize(e.member_slots);
+      lb->configured.resize(e.member_slots);
       for (const auto& c : lb->configured) lb->configured_slot.push_back(c ? 1 : 0);
-      member += growth;
-      lb->member_slots = member - lb->first_member;
+      lb->member_slots = e.member_slots;
       lb->urls = std::make_unique<std::atomic<const MemberUrl*>[]>(lb->member_slots);
       BalancerCounters& bc = state->balancer(e.slot);
       bc.first_member = lb->first_member;
@@ -502,10 +435,10 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
     warn_of_twins(s);
     prepare_state_dir(s, ptemp);
     std::vector<SavedEdit> carried = take_carried_edits(s);
-    if (fresh) {
-      const bool from_file = carried.empty();
-      if (from_file) carried = read_state_file(s, ptemp);
-      replay_edits(s, *state, carried, from_file, pconf);
+    const ReplaySource source = replay_source(fresh, !carried.empty());
+    if (source == ReplaySource::kStateFile) carried = read_state_file(s, ptemp);
+    if (source != ReplaySource::kNone) {
+      replay_edits(s, *state, carried, source == ReplaySource::kStateFile, pconf);
     }
     apr_pool_cleanup_register(pconf, s, &carry_edits_on_cleanup, apr_pool_cleanup_null);
     return OK;
