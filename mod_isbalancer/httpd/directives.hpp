@@ -1,12 +1,21 @@
-// The directives of our own. mod_proxy parses every balancer and member setting;
-// these are the few it has no place for: where balancer-manager edits may come
-// from. Both are per-directory, so they sit beside SetHandler balancer-manager in
-// its <Location>, and may also be given for a whole server or virtual host.
+// The directives of our own. mod_proxy parses its balancer and member settings;
+// these are the ones it has no place for.
+//
+// Where balancer-manager edits may come from: per-directory, beside SetHandler
+// balancer-manager in its <Location>, or for a whole server or virtual host.
 //
 //   ISBalancerManagerTrustedOrigin scheme://host[:port] ...
 //   ISBalancerManagerScriptEdits On|Off
+//
+// Our balancer and member settings (core/config/own_settings.hpp): in a
+// <Proxy balancer://...> section, or naming the balancer first elsewhere.
+//
+//   ISBalancerSet [balancer://name] key=value ...
+//   ISBalancerMemberSet [balancer://name] member-url key=value ...
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,7 +33,19 @@ struct ManagerDirConfig {
 
 void* create_dir_config(apr_pool_t* p, char* dir) noexcept;
 void* merge_dir_config(apr_pool_t* p, void* base, void* add) noexcept;
+void* create_server_config(apr_pool_t* p, server_rec* s) noexcept;
+void* merge_server_config(apr_pool_t* p, void* base, void* add) noexcept;
 extern const command_rec kDirectives[];
+
+// Gives each balancer of `locals` the settings its ISBalancerSet and
+// ISBalancerMemberSet lines give: the member defaults, and each configured
+// member's own settings in `configured`. Returns what is wrong (a line that names
+// no balancer or member of its server), for an emerg message, or nothing.
+std::optional<std::string> apply_own_settings(server_rec* main_server);
+
+// Every such line as text, for the configuration fingerprint: a changed line is
+// a changed configuration. Empty when there are none.
+std::string own_settings_text(server_rec* main_server);
 
 // The origin policy in force for this request's location. `storage` keeps the
 // trusted origins the policy's span points at.

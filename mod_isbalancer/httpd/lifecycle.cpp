@@ -19,6 +19,7 @@
 #include "core/policy/selector.hpp"
 #include "core/routing/sticky.hpp"
 #include "core/shm/generation.hpp"
+#include "directives.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
 #include "persist.hpp"
@@ -112,6 +113,13 @@ Configuration read_configuration(server_rec* main_server, module* proxy) {
         add_configured(f, *c.where[listing].balancer);
       },
       [](proxy_worker* w, ConfigFingerprint& f) { add_configured(f, *w->s); });
+  // Our own settings (ISBalancerSet, ISBalancerMemberSet) are configuration too.
+  if (const std::string own = own_settings_text(main_server); !own.empty()) {
+    ConfigFingerprint f;
+    f.add_value(c.fingerprint);
+    f.add(own.data(), own.size());
+    c.fingerprint = f.value();
+  }
   return c;
 }
 
@@ -424,6 +432,21 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       bc.first_member = lb->first_member;
       bc.member_slots = lb->member_slots;
       locals.push_back(std::move(lb));
+    }
+    // Our own settings: into each configured member's value, and, on a new
+    // segment, into its policy region (a kept one has them, and any edits).
+    if (auto wrong = apply_own_settings(s)) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ISB_LOGNO(00048) "%s", wrong->c_str());
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (fresh) {
+      for (const auto& lb : locals) {
+        for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
+          if (lb->configured[k]) {
+            write_own_settings(state->member(lb->first_member + k), *lb->configured[k]);
+          }
+        }
+      }
     }
     process_state().shared = state;
     process_state().parent_pid = getpid();

@@ -43,6 +43,8 @@
 //   ISB00045 notice  saved edits read from an older build's state file (migration)
 //   ISB00046 warn    a restart did not get a balancer's edit lock within 2 s
 //   ISB00047 warn    a balancer in virtual hosts that no saved edit can tell apart
+//   ISB00048 emerg   an ISBalancerSet / ISBalancerMemberSet line names no balancer or
+//                    member of its server
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

@@ -226,7 +226,7 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.latency_estimate_us = latency_estimate_us(c, snap.now_us);
       m.latency_sum_us = c.latency_sum_us.load(std::memory_order_relaxed);
       m.latency_count = c.latency_count.load(std::memory_order_relaxed);
-      m.settings = read_settings(*s);
+      m.settings = read_settings(*s, c);
       if (lb != nullptr) {
         const auto rel = static_cast<std::uint32_t>(s->index) - lb->first_member;
         if (rel < lb->member_slots && lb->configured[rel]) {

@@ -158,6 +158,16 @@ MemberSettings read_settings(const proxy_worker_shared& s) {
   return m;
 }
 
+MemberSettings read_settings(const proxy_worker_shared& s, const MemberCounters& c) {
+  MemberSettings m = read_settings(s);
+  m.slowstart_s = c.slowstart_us.load(std::memory_order_relaxed) / 1'000'000;
+  return m;
+}
+
+void write_own_settings(MemberCounters& c, const MemberSettings& m) {
+  c.slowstart_us.store(m.slowstart_s * 1'000'000, std::memory_order_relaxed);
+}
+
 BalancerSettings read_settings(const proxy_balancer& b) {
   BalancerSettings out;
   out.lbmethod = std::string(field(b.s->lbpname));
@@ -174,7 +184,7 @@ bool hc_method_known(std::string_view name) {
 
 // The schema's ranges (core/config/schema.hpp) keep every value within the int
 // fields of mod_proxy's structs.
-void write_member(proxy_worker_shared& s, const EditRequest& e) {
+void write_member(proxy_worker_shared& s, MemberCounters& c, const EditRequest& e) {
   using M = MemberSettings;
   if (auto v = e.value(&M::lbfactor)) s.lbfactor = static_cast<int>(*v);
   if (auto v = e.value(&M::lbset)) s.lbset = static_cast<int>(*v);
@@ -190,6 +200,7 @@ void write_member(proxy_worker_shared& s, const EditRequest& e) {
   }
   if (auto v = e.value(&M::hc_uri)) copy_field(s.hcuri, *v);
   if (auto v = e.value(&M::hc_expr)) copy_field(s.hcexpr, *v);
+  if (auto v = e.value(&M::slowstart_s)) c.slowstart_us.store(*v * 1'000'000);
   s.updated = apr_time_now();
 }
 
@@ -245,6 +256,7 @@ std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& st
   auto* shm = member_shared(state, slot);
   std::memset(static_cast<void*>(shm), 0, sizeof(proxy_worker_shared));
   proxy_api().share_worker(w, shm, static_cast<int>(slot));
+  write_own_settings(state.member(slot), lb.member_defaults.applied(MemberSettings{}));
   activate_member_slot(state, lb.slot, *claim);
   return slot;
 }
@@ -257,7 +269,7 @@ std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
     members[i].name = field(s->name_ex);
     members[i].state = slot_state(slot_of(lb, state, i));
     members[i].configured = lb.configured[i] ? &*lb.configured[i] : nullptr;
-    members[i].current = read_settings(*s);
+    members[i].current = read_settings(*s, state.member(lb.first_member + i));
   }
   return isb::runtime_edits(field(lb.main->s->name).substr(sizeof(BALANCER_PREFIX) - 1),
                             lb.configured_balancer, read_settings(*lb.main), members,
@@ -332,16 +344,17 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       out.changes.push_back("member " + name + " removed");
       reset.member_removed = true;
     } else {
-      MemberSettings before = read_settings(*s);
+      MemberCounters& c = state.member(*member);
+      MemberSettings before = read_settings(*s, c);
       // Usable apart from initialisation, which each process does on its own.
       auto in_service = [s] { return (status_ref(s).load() & kNotUsable) == 0; };
       // A member added by this very edit was in no one's rotation: enabling it
       // in the same form counts as coming into service, as in stock.
       reset.member_was_in_service = in_service() && !member_is_new;
-      write_member(*s, e);
-      for (const auto& c : diff(before, read_settings(*s), hc)) {
-        out.changes.push_back(member_change_line(name, c));
-        rebuild = rebuild || rebuilds_member_indexes(c);
+      write_member(*s, c, e);
+      for (const auto& change : diff(before, read_settings(*s, c), hc)) {
+        out.changes.push_back(member_change_line(name, change));
+        rebuild = rebuild || rebuilds_member_indexes(change);
       }
       reset.member_in_service = in_service();
     }

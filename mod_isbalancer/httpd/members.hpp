@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "canon.hpp"
+#include "core/config/own_settings.hpp"
 #include "core/manager/manager_edit.hpp"
 #include "core/manager/refusal.hpp"
 #include "core/policy/state_cache.hpp"
@@ -58,6 +59,9 @@ struct LocalBalancer {
   std::vector<std::optional<MemberSettings>> configured;  // nullopt: a growth slot
   std::vector<std::uint8_t> configured_slot;              // 1 where `configured` has a value
   BalancerSettings configured_balancer;
+  // The settings ISBalancerSet gives every member of this balancer, including
+  // one added at run time.
+  OwnSettings member_defaults;
   std::atomic<std::uint64_t> seen_version{~std::uint64_t{0}};
   // The selector's per-process state, for members as of seen_version.
   SelectorStateCache selector_states;
@@ -110,13 +114,19 @@ inline proxy_worker_shared* member_shared(const SharedState& state, std::uint32_
   return static_cast<proxy_worker_shared*>(state.member_host(slot));
 }
 
+// A member's settings: mod_proxy's from its shared struct, and, with the
+// member's counters, ours (the schema's Owner::kOurs fields) from their policy
+// region; without them ours are the struct's defaults.
 MemberSettings read_settings(const proxy_worker_shared& s);
+MemberSettings read_settings(const proxy_worker_shared& s, const MemberCounters& c);
 BalancerSettings read_settings(const proxy_balancer& b);
 
-// Writes the member fields of `e` into the member's shared struct. Values were
-// validated by parse_edit; the health-check method must be known (see
-// hc_method_known).
-void write_member(proxy_worker_shared& s, const EditRequest& e);
+// Writes the member fields of `e` into the member's shared struct and policy
+// region. Values were validated by parse_edit; the health-check method must be
+// known (see hc_method_known).
+void write_member(proxy_worker_shared& s, MemberCounters& c, const EditRequest& e);
+// Writes our settings of `m` into a member's policy region.
+void write_own_settings(MemberCounters& c, const MemberSettings& m);
 // Writes the balancer fields of `e` (not add_member).
 void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditRequest& e);
 

@@ -33,9 +33,10 @@ __attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA isbalancer_
     STANDARD20_MODULE_STUFF,
     isb::httpd::create_dir_config,
     isb::httpd::merge_dir_config,
-    nullptr,  // per-server config
-    nullptr,  // merge per-server
-    // mod_proxy parses every balancer setting; ours are only the manager's.
+    isb::httpd::create_server_config,
+    isb::httpd::merge_server_config,
+    // mod_proxy parses its balancer settings; ours are the manager's and those
+    // mod_proxy has no place for (directives.hpp).
     isb::httpd::kDirectives,
     register_hooks,
     AP_MODULE_FLAG_NONE,

@@ -39,6 +39,8 @@ struct MemberSettings {
   std::string hc_method;
   std::string hc_uri;
   std::string hc_expr;
+  // Ours (ISBalancerSet, ISBalancerMemberSet): the slow-start window, seconds.
+  std::int64_t slowstart_s = 0;
   bool operator==(const MemberSettings&) const = default;
 };
 
@@ -80,6 +82,11 @@ enum class CharClass : std::uint8_t {
 // Where a kChoice field's names come from, and the list the page offers for it.
 enum class NameList : std::uint8_t { kNone, kLbmethods, kHcMethods };
 
+// Who parses the setting from the configuration: mod_proxy (BalancerMember,
+// ProxySet, ProxyPass parameters, kept in its shared structs) or this module
+// (ISBalancerSet, ISBalancerMemberSet, kept in our shared segment).
+enum class Owner : std::uint8_t { kModProxy, kOurs };
+
 enum FieldTrait : std::uint8_t {
   kHealthCheck = 1,   // mod_proxy_hcheck's: refused, hidden and not persisted without it
   kIndexed = 2,       // each process builds its member indexes from it (routes, weights)
@@ -92,6 +99,7 @@ struct Field {
   std::string_view form = {};   // the balancer-manager form field
   std::string_view label = {};  // the form's label
   FieldKind kind = FieldKind::kCount;
+  Owner owner = Owner::kModProxy;
   std::int64_t lo = 0;  // kCount, kLoadfactor: the range; kText: the length
   std::int64_t hi = 0;
   std::string_view unit = {};  // kCount, kLoadfactor: "a load factor", "seconds", ...
@@ -113,7 +121,7 @@ using MemberField = Field<MemberSettings>;
 using BalancerField = Field<BalancerSettings>;
 
 // In the order the page's forms show them and the audit log lists changes.
-inline constexpr std::array<MemberField, 11> kMemberFields = {{
+inline constexpr std::array<MemberField, 12> kMemberFields = {{
     {.name = "loadfactor",
      .form = "w_lf",
      .label = "Load factor",
@@ -133,6 +141,16 @@ inline constexpr std::array<MemberField, 11> kMemberFields = {{
      .unit = "an lbset",
      .width = 3,
      .number = &MemberSettings::lbset},
+    {.name = "slowstart",
+     .form = "w_slow",
+     .label = "Slow start s",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 0,
+     .hi = 3600,
+     .unit = "seconds",
+     .width = 4,
+     .number = &MemberSettings::slowstart_s},
     {.name = "route",
      .form = "w_wr",
      .label = "Route",

@@ -32,6 +32,10 @@ struct Candidate {
   std::int64_t weight;       // effective loadfactor, as mod_proxy stores it (100 = 1.0)
   std::uint64_t traffic;     // bytes in + out so far
   MemberCounters* counters;  // shared counters of this member
+  // The configured loadfactor while slow start holds `weight` below it; 0 when
+  // `weight` is the configured one. For methods that rank by something other
+  // than the weight (bybusyness) and must still ramp.
+  std::int64_t ramping_from = 0;
 };
 
 // A method's per-process state for one balancer (see build_state). Immutable

@@ -22,6 +22,7 @@
 #include <span>
 #include <string_view>
 
+#include "core/health/slow_start.hpp"
 #include "core/member/member_table.hpp"
 #include "core/member/status.hpp"
 #include "core/policy/selector.hpp"
@@ -59,18 +60,27 @@ bool force_recovery_if_all_failed(T& t, std::int64_t now, bool forcerecovery) no
   return true;
 }
 
+// Member i as a candidate at `now`: its weight as slow start has it then
+// (health/slow_start.hpp), and the configured one while that is lower.
 template <MemberTable T>
-Candidate make_candidate(T& t, std::size_t i) noexcept {
-  return Candidate{static_cast<std::uint32_t>(i), static_cast<std::int64_t>(t.weight(i)),
-                   static_cast<std::uint64_t>(t.traffic(i)), &t.counters(i)};
+Candidate make_candidate(T& t, std::size_t i, std::int64_t now) noexcept {
+  MemberCounters& c = t.counters(i);
+  const auto weight = static_cast<std::int64_t>(t.weight(i));
+  const std::int64_t effective = effective_weight(c, weight, now);
+  return Candidate{static_cast<std::uint32_t>(i), effective,
+                   static_cast<std::uint64_t>(t.traffic(i)), &c, effective == weight ? 0 : weight};
 }
 
-// Every member as a candidate, usable or not, in table order: what a selector
-// builds its per-process state from. `out` must have room for t.size() entries.
+// Every member as a candidate, usable or not, in table order, at its configured
+// weight: what a selector builds its per-process state from. `out` must have room for t.size()
+// entries.
 template <MemberTable T>
 std::span<const Candidate> list_members(T& t, std::span<Candidate> out) noexcept {
   const std::size_t n = t.size();
-  for (std::size_t i = 0; i < n; ++i) out[i] = make_candidate(t, i);
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = Candidate{static_cast<std::uint32_t>(i), static_cast<std::int64_t>(t.weight(i)),
+                       static_cast<std::uint64_t>(t.traffic(i)), &t.counters(i)};
+  }
   return out.first(n);
 }
 
@@ -91,14 +101,16 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
       std::uint32_t st = t.status(i);
       const bool reserve = (st & (kHotSpare | kHotStandby)) != 0;
       if ((st & kDrain) != 0) {
+        note_service(t.counters(i), false, now);  // it takes no new sessions
         if (!reserve) ++unusable;
         continue;
       }
       const bool usable = recover_if_due(t, i, now);
+      note_service(t.counters(i), usable, now);
       if (reserve) {
         have_reserve = have_reserve || usable;
       } else if (usable) {
-        out[count++] = make_candidate(t, i);
+        out[count++] = make_candidate(t, i, now);
       } else {
         ++unusable;
       }
@@ -110,7 +122,7 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
         if (t.lbset(i) != lbset || (st & kHotSpare) == 0 || (st & kDrain) != 0 || !is_usable(st)) {
           continue;
         }
-        out[count++] = make_candidate(t, i);
+        out[count++] = make_candidate(t, i, now);
         --unusable;
       }
       if (count == 0) {
@@ -120,7 +132,7 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
               (st & kDrain) != 0 || !is_usable(st)) {
             continue;
           }
-          out[count++] = make_candidate(t, i);
+          out[count++] = make_candidate(t, i, now);
         }
       }
     }

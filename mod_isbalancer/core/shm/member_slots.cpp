@@ -58,6 +58,14 @@ void activate_member_slot(const SharedState& state, std::uint32_t balancer,
   c.elected.store(0, std::memory_order_relaxed);
   c.sticky.store(0, std::memory_order_relaxed);
   c.faults.store(0, std::memory_order_relaxed);
+  // Nothing of the slot's previous member speaks for this one: not its latency,
+  // nor its time in service (it is added disabled, so it slow-starts once enabled).
+  c.latency_ewma_us.store(0, std::memory_order_relaxed);
+  c.latency_sum_us.store(0, std::memory_order_relaxed);
+  c.latency_count.store(0, std::memory_order_relaxed);
+  c.peak_latency_us.store(0, std::memory_order_relaxed);
+  c.peak_stamp_us.store(0, std::memory_order_relaxed);
+  c.in_service_since_us.store(kOutOfService, std::memory_order_relaxed);
   c.slot.store(slot_word(SlotState::kActive, slot_incarnation(claim.previous) + 1),
                std::memory_order_release);
   state.balancer(balancer).members_version.fetch_add(1, std::memory_order_acq_rel);

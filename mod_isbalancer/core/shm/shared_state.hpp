@@ -8,10 +8,11 @@
 //   |                                            |   generation
 //   +--------------------------------------------+ header_bytes()
 //   | balancer slot 0 | BalancerCounters | host  |   host = balancer_host_bytes, the
-//   | balancer slot 1 ...                        |   httpd layer's proxy_balancer_shared
-//   +--------------------------------------------+
+//   | balancer slot 1 ...                        |   httpd layer's proxy_balancer_shared;
+//   +--------------------------------------------+   the counters end in a policy region
 //   | member slot 0   | MemberCounters   | host  |   host = member_host_bytes, the
-//   | member slot 1 ...                          |   httpd layer's proxy_worker_shared
+//   | member slot 1 ...                          |   httpd layer's proxy_worker_shared;
+//   |                                            |   the counters end in a policy region
 //   +--------------------------------------------+
 //   | process row 0 | ProcessRow | held[member_capacity] |  the busy ledger: which
 //   | process row 1 ...                          |   process holds how many of each
@@ -45,7 +46,7 @@ namespace isb {
 
 inline constexpr std::size_t kSlotAlign = 64;
 inline constexpr std::uint64_t kSegmentMagic = 0x3130'4D48'5342'5349ULL;  // "ISBSHM01"
-inline constexpr std::uint32_t kLayoutVersion = 3;
+inline constexpr std::uint32_t kLayoutVersion = 4;
 // Ledger rows are bounded whatever the MPM's process limit: a process without a
 // row still counts busy, it is only not reclaimed if it dies mid-request.
 inline constexpr std::uint32_t kMaxProcessRows = 4096;
@@ -73,9 +74,18 @@ struct alignas(kSlotAlign) MemberCounters {
   // sensitive EWMA in µs, and when it was last written (µs, the caller's clock).
   std::atomic<std::int64_t> peak_latency_us{0};
   std::atomic<std::int64_t> peak_stamp_us{0};
-  // Room for what comes next without a layout change: live sessions, slow-start
-  // and outlier-ejection timestamps. Zero until used.
-  std::atomic<std::uint64_t> reserved[5]{};
+
+  // --- The member's policy region (layout 4): what the protections keep per
+  // member, beside the counters above.
+  // Slow start (health/slow_start.hpp): the member's window in µs (0: off; an own
+  // setting, written from the configuration and by manager edits), and since
+  // when it has been in service: 0 for as long as this segment has existed,
+  // kOutOfService while it is not usable.
+  std::atomic<std::int64_t> slowstart_us{0};
+  std::atomic<std::int64_t> in_service_since_us{0};
+  // Room for outlier ejection (ejected until, times ejected, consecutive
+  // errors) and live sessions without another layout change. Zero until used.
+  std::atomic<std::uint64_t> reserved[11]{};
 };
 
 // A member slot's life: free (never used, or a removed member's slot given back),
@@ -118,12 +128,19 @@ struct alignas(kSlotAlign) BalancerCounters {
   // refused. Written under the edit lock (edit_lock.hpp); 0 again when a
   // graceful restart keeps the segment.
   std::atomic<std::uint64_t> closed{0};
-  std::atomic<std::uint64_t> reserved[2]{};
+  std::atomic<std::uint64_t> reserved_counters[2]{};
+  // --- The balancer's policy region (layout 4): room for what the protections
+  // keep per balancer (the retry budget's counts, a hash method's table
+  // generation) without another layout change. Zero until used.
+  std::atomic<std::uint64_t> reserved[8]{};
 };
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
-static_assert(sizeof(MemberCounters) == 2 * kSlotAlign);
+static_assert(sizeof(MemberCounters) == 3 * kSlotAlign);
+
+// MemberCounters::in_service_since_us of a member that is not in service.
+inline constexpr std::int64_t kOutOfService = -1;
 
 // The half-life of the peak estimate while a member gets no samples: after a
 // quarter of a second without an answer, a member looks half as slow as it did.
@@ -139,7 +156,7 @@ std::int64_t latency_estimate_us(const MemberCounters& c, std::int64_t now_us) n
 // EWMA shown to operators (weight 1/8), sum and count, and the peak estimate, which
 // jumps to any sample above its decayed value and otherwise moves 1/8 of the way.
 void record_latency(MemberCounters& c, std::int64_t sample_us, std::int64_t now_us) noexcept;
-static_assert(sizeof(BalancerCounters) == kSlotAlign);
+static_assert(sizeof(BalancerCounters) == 2 * kSlotAlign);
 
 // The head of one busy-ledger row; `member_capacity` std::atomic<std::int32_t>
 // held counts follow it.

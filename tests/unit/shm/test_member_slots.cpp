@@ -62,12 +62,19 @@ TEST_CASE("member slots: never-used growth slots first, then removed ones", "[sh
   const std::uint64_t version = s.balancer(0).members_version.load();
   s.member(2).elected = 7;
   s.member(2).lbstatus = -3;
+  s.member(2).latency_count = 9;
+  s.member(2).peak_latency_us = 5000;
+  s.member(2).slowstart_us = 30'000'000;  // written by the add, before activation
   a = claim_member_slot(s, kSlots);
   REQUIRE(a);
   activate_member_slot(s, 0, *a);
   CHECK(s.member(2).slot.load() == slot_word(SlotState::kActive, 1));
   CHECK(s.member(2).elected.load() == 0);
   CHECK(s.member(2).lbstatus.load() == 0);
+  CHECK(s.member(2).latency_count.load() == 0);
+  CHECK(s.member(2).peak_latency_us.load() == 0);
+  CHECK(s.member(2).slowstart_us.load() == 30'000'000);
+  CHECK(s.member(2).in_service_since_us.load() == kOutOfService);
   CHECK(s.balancer(0).members_version.load() == version + 1);
 
   // Fill the rest; then nothing is left.
