@@ -2,11 +2,13 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "core/config/own_settings.hpp"
 #include "core/manager/manager_edit.hpp"
+#include "log_ids.hpp"
 #include "members.hpp"
 
 APLOG_USE_MODULE(isbalancer);
@@ -69,17 +71,9 @@ const char* set_script_edits(cmd_parms* cmd, void* c, int on) noexcept {
   return nullptr;
 }
 
-// One ISBalancerSet or ISBalancerMemberSet line, checked when it was read.
-struct OwnSettingsLine {
-  const char* balancer;  // "balancer://name" as written
-  const char* member;    // the member URL; nullptr for ISBalancerSet
-  OwnSettings* settings;
-  const char* where;  // "file:line", for messages at start-up
-};
-
 // Per-server configuration: the lines given in that server or virtual host.
 struct ServerConfig {
-  apr_array_header_t* own_lines;  // OwnSettingsLine
+  apr_array_header_t* own_lines;  // OwnSettingsLine, its text in the configuration pool
 };
 
 ServerConfig* server_config_of(const server_rec* s) {
@@ -95,10 +89,6 @@ std::span<const OwnSettingsLine> own_lines_of(const server_rec* s) {
 
 bool is_balancer_url(const char* word) {
   return word != nullptr && strncasecmp(word, "balancer://", 11) == 0 && word[11] != '\0';
-}
-
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // ISBalancerSet and ISBalancerMemberSet (cmd->info says which): the balancer from
@@ -160,9 +150,10 @@ const char* set_own_settings(cmd_parms* cmd, void*, const char* args) noexcept {
       conf->own_lines = apr_array_make(cmd->pool, 4, sizeof(OwnSettingsLine));
     }
     *static_cast<OwnSettingsLine*>(apr_array_push(conf->own_lines)) = OwnSettingsLine{
-        apr_pstrdup(cmd->pool, balancer), member ? apr_pstrdup(cmd->pool, member) : nullptr, parsed,
+        apr_pstrdup(cmd->pool, balancer), member ? apr_pstrdup(cmd->pool, member) : "", parsed,
         apr_psprintf(cmd->pool, "%s:%d", cmd->directive ? cmd->directive->filename : "?",
-                     cmd->directive ? cmd->directive->line_num : 0)};
+                     cmd->directive ? cmd->directive->line_num : 0),
+        cmd->server};
     return nullptr;
   } catch (...) {
     return apr_psprintf(cmd->pool, "%s: out of memory", name);
@@ -181,77 +172,81 @@ void* merge_server_config(apr_pool_t*, void*, void* add) noexcept {
   return add;
 }
 
-std::optional<std::string> apply_own_settings(server_rec* main_server) {
-  // Which lines found their balancer; a line that found none is a mistake.
-  std::vector<std::pair<const OwnSettingsLine*, bool>> lines;
+namespace {
+
+std::vector<OwnSettingsLine> all_own_lines(server_rec* main_server) {
+  std::vector<OwnSettingsLine> out;
   for (server_rec* s = main_server; s != nullptr; s = s->next) {
-    for (const OwnSettingsLine& line : own_lines_of(s)) lines.emplace_back(&line, false);
+    for (const OwnSettingsLine& line : own_lines_of(s)) out.push_back(line);
   }
-  for (auto& lb : local_balancers()) {
-    if (!lb) continue;
-    const std::string_view name = field(lb->main->s->name);
-    const auto mine = own_lines_of(lb->server);
-    // The balancer's defaults first, then each member's own, whatever the order
-    // of the lines.
-    for (int pass = 0; pass < 2; ++pass) {
-      for (auto& [line, used] : lines) {
-        const bool in_server = line >= mine.data() && line < mine.data() + mine.size();
-        if ((line->member != nullptr) != (pass == 1) || !in_server ||
-            !same_name(line->balancer, name)) {
-          continue;
-        }
-        used = true;
-        const OwnSettings& given = *line->settings;
-        if (line->member == nullptr) {
-          lb->member_defaults.member = given.applied(lb->member_defaults.member);
-          lb->member_defaults.member_fields |= given.member_fields;
-          for (auto& configured : lb->configured) {
-            if (configured) *configured = given.applied(*configured);
-          }
-          continue;
-        }
-        const std::string want = member_key(line->member);
-        bool found = false;
-        for (std::size_t k = 0; k < lb->configured.size(); ++k) {
-          if (!lb->configured[k] || member_key(lb->members[k].name) != want) continue;
-          *lb->configured[k] = given.applied(*lb->configured[k]);
-          found = true;
-        }
-        if (!found) {
-          return std::string(line->where) + ": ISBalancerMemberSet names " + line->member +
-                 ", which is not a BalancerMember of " + std::string(name) +
-                 "; write the member's URL as its BalancerMember line has it";
+  return out;
+}
+
+}  // namespace
+
+int check_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
+                 server_rec* main_server) noexcept {
+  try {
+    const std::vector<OwnSettingsLine> lines = all_own_lines(main_server);
+    module* proxy = ap_find_linked_module("mod_proxy.c");
+    if (lines.empty() || proxy == nullptr) return OK;
+    // mod_proxy's balancers as post_config will see them: each once, in the first
+    // server that lists it (virtual hosts list the main server's too).
+    struct Defined {
+      const proxy_balancer* balancer;
+      server_rec* server;
+      std::vector<std::optional<MemberSettings>> configured;
+      std::vector<std::string> urls;
+      OwnSettings defaults;
+    };
+    std::vector<Defined> defined;
+    for (server_rec* s = main_server; s != nullptr; s = s->next) {
+      auto* conf = static_cast<proxy_server_conf*>(ap_get_module_config(s->module_config, proxy));
+      auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
+      for (int i = 0; i < conf->balancers->nelts; ++i) {
+        const bool seen = std::any_of(defined.begin(), defined.end(),
+                                      [&](const Defined& d) { return d.balancer->s == bs[i].s; });
+        if (seen) continue;
+        Defined& d = defined.emplace_back(Defined{&bs[i], s, {}, {}, {}});
+        auto** ws = reinterpret_cast<proxy_worker**>(bs[i].workers->elts);
+        for (int j = 0; j < bs[i].workers->nelts; ++j) {
+          d.configured.emplace_back(MemberSettings{});
+          d.urls.emplace_back(field(ws[j]->s->name_ex));
         }
       }
     }
-  }
-  for (const auto& [line, used] : lines) {
-    if (!used) {
-      return std::string(line->where) + ": " +
-             (line->member ? "ISBalancerMemberSet" : "ISBalancerSet") + " names " + line->balancer +
-             ", which has no BalancerMember in this server or virtual host; define the "
-             "balancer in the same place (<Proxy " +
-             line->balancer + "> with BalancerMember lines)";
+    std::vector<ConfiguredBalancer> balancers;
+    for (Defined& d : defined) {
+      balancers.push_back(
+          {field(d.balancer->s->name), d.server, d.configured, d.urls, &d.defaults});
     }
+    if (auto wrong = apply_own_lines(lines, balancers)) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, ISB_LOGNO(00048) "%s", wrong->c_str());
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+  } catch (const std::exception& e) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, ISB_LOGNO(00017) "check_config: %s",
+                 e.what());
+    return HTTP_INTERNAL_SERVER_ERROR;
   }
-  return std::nullopt;
+}
+
+std::optional<std::string> apply_own_settings(server_rec* main_server) {
+  auto& locals = local_balancers();
+  std::vector<std::vector<std::string>> urls(locals.size());
+  std::vector<ConfiguredBalancer> balancers;
+  for (std::size_t i = 0; i < locals.size(); ++i) {
+    LocalBalancer& lb = *locals[i];
+    for (const LocalMember& m : lb.members) urls[i].push_back(m.name);
+    balancers.push_back(
+        {field(lb.main->s->name), lb.server, lb.configured, urls[i], &lb.member_defaults});
+  }
+  return apply_own_lines(all_own_lines(main_server), balancers);
 }
 
 std::string own_settings_text(server_rec* main_server) {
-  std::string text;
-  for (server_rec* s = main_server; s != nullptr; s = s->next) {
-    for (const OwnSettingsLine& line : own_lines_of(s)) {
-      text += line.balancer;
-      text += '\n';
-      text += line.member ? line.member : "";
-      text += '\n';
-      for (const auto& f : edit_fields(MemberSettings{}, line.settings->member, true)) {
-        text += f.name + '=' + f.value + '\n';
-      }
-      text += '\n';
-    }
-  }
-  return text;
+  return own_lines_text(all_own_lines(main_server));
 }
 
 void* create_dir_config(apr_pool_t* p, char*) noexcept {

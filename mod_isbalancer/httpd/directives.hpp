@@ -37,6 +37,12 @@ void* create_server_config(apr_pool_t* p, server_rec* s) noexcept;
 void* merge_server_config(apr_pool_t* p, void* base, void* add) noexcept;
 extern const command_rec kDirectives[];
 
+// check_config: every ISBalancerSet / ISBalancerMemberSet line names a balancer
+// (and member) of its server, so that `apachectl -t` (and graceful, which runs
+// it first) refuses what post_config would.
+int check_config(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp,
+                 server_rec* main_server) noexcept;
+
 // Gives each balancer of `locals` the settings its ISBalancerSet and
 // ISBalancerMemberSet lines give: the member defaults, and each configured
 // member's own settings in `configured`. Returns what is wrong (a line that names

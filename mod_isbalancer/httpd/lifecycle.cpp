@@ -8,6 +8,7 @@
 
 #include <ap_mpm.h>
 #include <apr_general.h>
+#include <mod_watchdog.h>
 #include <unistd.h>
 
 #include "canon.hpp"
@@ -273,6 +274,35 @@ int pre_config(apr_pool_t* /*pconf*/, apr_pool_t* plog, apr_pool_t* /*ptemp*/) n
   return OK;
 }
 
+namespace {
+
+apr_status_t watch_service(int state, void* /*data*/, apr_pool_t* /*pool*/) noexcept {
+  const auto& shared = process_state().shared;
+  if (state == AP_WATCHDOG_STATE_RUNNING && shared) observe_service(*shared, apr_time_now());
+  return APR_SUCCESS;
+}
+
+// With mod_watchdog loaded (mod_proxy_hcheck needs it), one child looks at every
+// member once a second, so that slow start's clock sees a member the health check
+// took out and let back while no request came. Without it, the monitor hook
+// (every ten seconds or so), requests and edits tell the clock.
+void start_service_watch(apr_pool_t* pconf, server_rec* s) {
+  auto* get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+  auto* reg = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+  if (get == nullptr || reg == nullptr) return;
+  ap_watchdog_t* watchdog = nullptr;
+  // A child watchdog, one child at a time (a forked MPM has no parent watchdogs).
+  apr_status_t rv = get(&watchdog, "mod_isbalancer", 0, 1, pconf);
+  if (rv == APR_SUCCESS) rv = reg(watchdog, apr_time_from_sec(1), nullptr, &watch_service);
+  if (rv != APR_SUCCESS) {
+    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                 ISB_LOGNO(00049) "no mod_watchdog callback: slow start learns of a member "
+                                  "back in service from requests, edits and the monitor hook");
+  }
+}
+
+}  // namespace
+
 int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
                 server_rec* s) noexcept {
   // httpd runs post_config twice at start-up; the first is a dry run.
@@ -464,6 +494,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       replay_edits(s, *state, carried, source == ReplaySource::kStateFile, pconf);
     }
     apr_pool_cleanup_register(pconf, s, &carry_edits_on_cleanup, apr_pool_cleanup_null);
+    start_service_watch(pconf, s);
     return OK;
   } catch (const std::exception& e) {
     ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ISB_LOGNO(00017) "post_config: %s", e.what());
@@ -514,6 +545,7 @@ int monitor(apr_pool_t* /*p*/, server_rec* s) noexcept {
                                   " busy counts held by children that exited mid-request",
                  static_cast<apr_int64_t>(returned));
   }
+  observe_service(*shared, apr_time_now());
   return OK;
 }
 

@@ -45,6 +45,7 @@
 //   ISB00047 warn    a balancer in virtual hosts that no saved edit can tell apart
 //   ISB00048 emerg   an ISBalancerSet / ISBalancerMemberSet line names no balancer or
 //                    member of its server
+//   ISB00049 warn    mod_watchdog is loaded but refused our once-a-second callback
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

@@ -6,6 +6,7 @@
 
 #include "core/base/immortal.hpp"
 #include "core/config/scope.hpp"
+#include "core/health/slow_start.hpp"
 #include "core/manager/apply.hpp"
 #include "core/persist/runtime_edits.hpp"
 #include "core/policy/selector.hpp"
@@ -276,6 +277,18 @@ std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
                             process_state().health_checks);
 }
 
+void observe_service(const SharedState& state, std::int64_t now) {
+  for (const auto& lb : local_balancers()) {
+    if (!lb) continue;
+    for (std::uint32_t i = 0; i < lb->member_slots; ++i) {
+      if (slot_state(slot_of(*lb, state, i)) != SlotState::kActive) continue;
+      const std::uint32_t slot = lb->first_member + i;
+      note_service(state.member(slot), in_service(status_ref(member_shared(state, slot)).load()),
+                   now);
+    }
+  }
+}
+
 LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name) {
   auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
   for (int i = 0; i < conf->balancers->nelts; ++i) {
@@ -347,16 +360,18 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       MemberCounters& c = state.member(*member);
       MemberSettings before = read_settings(*s, c);
       // Usable apart from initialisation, which each process does on its own.
-      auto in_service = [s] { return (status_ref(s).load() & kNotUsable) == 0; };
+      auto usable = [s] { return (status_ref(s).load() & kNotUsable) == 0; };
       // A member added by this very edit was in no one's rotation: enabling it
       // in the same form counts as coming into service, as in stock.
-      reset.member_was_in_service = in_service() && !member_is_new;
+      reset.member_was_in_service = usable() && !member_is_new;
+      const bool served_before = in_service(status_ref(s).load()) && !member_is_new;
       write_member(*s, c, e);
       for (const auto& change : diff(before, read_settings(*s, c), hc)) {
         out.changes.push_back(member_change_line(name, change));
         rebuild = rebuild || rebuilds_member_indexes(change);
       }
-      reset.member_in_service = in_service();
+      reset.member_in_service = usable();
+      note_edit(c, served_before, in_service(status_ref(s).load()), apr_time_now());
     }
   }
   if (reset.needed()) reset_credit(state, lb.slots());

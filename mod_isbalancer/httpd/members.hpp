@@ -132,6 +132,12 @@ void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditReq
 
 bool hc_method_known(std::string_view name);
 
+// Tells every active member's slow-start clock whether it is in service now
+// (health/slow_start.hpp): one child does once a second through mod_watchdog, the
+// parent's monitor hook every ten seconds or so, so that a member
+// that went out and came back while no request came still ramps.
+void observe_service(const SharedState& state, std::int64_t now);
+
 // Claims a free growth slot of `lb` and defines `url` in it, disabled, as stock
 // does for a new member. Returns the slot, or nothing and `why`.
 std::optional<std::uint32_t> add_member(LocalBalancer& lb, const SharedState& state,

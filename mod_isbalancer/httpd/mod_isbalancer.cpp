@@ -15,7 +15,10 @@ void register_hooks(apr_pool_t* p) noexcept {
   register_lbmethods(p);
   static const char* const after_proxy[] = {"mod_proxy.c", nullptr};
   ap_hook_pre_config(&pre_config, nullptr, nullptr, APR_HOOK_MIDDLE);
-  ap_hook_post_config(&post_config, after_proxy, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_check_config(&check_config, after_proxy, nullptr, APR_HOOK_MIDDLE);
+  // Before mod_watchdog's: it starts the watchdogs post_config asked for.
+  static const char* const before_watchdog[] = {"mod_watchdog.c", nullptr};
+  ap_hook_post_config(&post_config, after_proxy, before_watchdog, APR_HOOK_MIDDLE);
   // After mod_proxy's child_init: initialising a member takes mod_proxy's global
   // mutex, which mod_proxy re-opens in its own child_init.
   ap_hook_child_init(&child_init, after_proxy, nullptr, APR_HOOK_MIDDLE);

@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from harness import MANAGER, Client, field
+from harness import MANAGER, Client, field, wait_for
 
 
 def conf(members, inside="", outside=""):
@@ -106,13 +106,71 @@ def test_a_wrong_line_is_refused_when_the_configuration_is_read(backends, httpd,
      "ISBalancerMemberSet names http://127.0.0.1:1, which is not a BalancerMember of "
      "balancer://c"),
     ("", "ISBalancerSet balancer://other slowstart=5",
-     "ISBalancerSet names balancer://other, which has no BalancerMember in this server"),
+     "ISBalancerSet names balancer://other, which no <Proxy> section or ProxyPass of this "
+     "server or virtual host defines"),
+    ("ISBalancerSet slowstart=5\n    ISBalancerSet slowstart=7", "",
+     "slowstart of balancer://c is given already, at"),
 ])
-def test_a_line_that_names_nothing_stops_httpd(backends, httpd, inside, outside, says):
+def test_a_line_that_names_nothing_fails_the_configuration_test(backends, httpd, inside,
+                                                               outside, says):
+    """`apachectl -t` (which `apachectl graceful` runs first) catches it, not only a
+    start."""
     (a,) = backends(("a", "n1"))
     h = httpd(conf([(a.url, "route=n1")], inside=inside, outside=outside), start=False)
     h.write_config()
+    test = h._ctl("-t", check=False)
+    assert test.returncode != 0 and "ISB00048" in test.stderr and says in test.stderr, test
     rc, err = h.try_start()
-    assert rc != 0, err
-    assert says in h.log_tail(20) + err
-    h.allowed = ["ISB00048", "AH00016"]
+    assert rc != 0 and says in err, err
+
+
+def test_a_trailing_slash_names_the_same_balancer(backends, httpd):
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    body = conf([(a.url, "route=n1"), (b.url, "route=n2")]).replace(
+        '<Proxy "balancer://c">', '<Proxy "balancer://c/">')
+    body = body.replace("</Proxy>", "    ISBalancerSet slowstart=9\n</Proxy>", 1)
+    h = httpd(body)
+    _, _, page, _ = Client(h.port).request("/balancer-manager")
+    assert page.count('name="w_slow" value="9"') == 2
+
+
+@pytest.mark.parametrize("window_first", [True, False])
+def test_a_member_back_while_no_request_came_still_ramps(backends, httpd, window_first):
+    """Out and back with no traffic in between (the parent's once-a-second look,
+    or the edit itself, tells the clock); and a window set while the member is out
+    ramps it as well."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2")]))
+    post = manager(h)
+    if window_first:
+        assert post({"w": b.url, "w_slow": "4"})[0] == 200
+    assert post({"w": b.url, "w_status_D": "1"})[0] == 200
+    time.sleep(1.5)  # no request at all while b is out
+    if not window_first:
+        assert post({"w": b.url, "w_slow": "4"})[0] == 200
+    assert post({"w": b.url, "w_status_D": "0"})[0] == 200
+    got = [served_by(h) for _ in range(400)]
+    assert got.count("b") < 0.2 * len(got), got.count("b")
+
+
+def test_a_health_check_recovery_with_no_traffic_ramps(backends, httpd):
+    """mod_proxy_hcheck clears the flag in its watchdog, unseen by any request; the
+    parent's once-a-second look at every member starts the clock."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    check = "hcmethod=GET hcuri=/health hcinterval=1 hcpasses=1 hcfails=1"
+    h = httpd(conf([(a.url, f"route=n1 {check}"), (b.url, f"route=n2 {check}")],
+                   inside="ISBalancerSet slowstart=6"), modules=("proxy_hcheck",))
+
+    def failed():
+        _, _, body, _ = Client(h.port).request("/balancer-manager?format=json")
+        (bal,) = json.loads(body)["balancers"]
+        (m,) = [m for m in bal["members"] if m["route"] == "n2"]
+        return m["status"]["hcheck_failed"]
+
+    Client(b.port).request("/health/set/500")
+    wait_for(failed, timeout=15, what="the health check to fail n2")
+    time.sleep(1.5)  # no balanced request while n2 is out
+    Client(b.port).request("/health/set/200")
+    wait_for(lambda: not failed(), timeout=15, what="the health check to pass n2 again")
+    got = [served_by(h) for _ in range(300)]
+    assert got.count("b") < 0.25 * len(got), got.count("b")

@@ -1,5 +1,8 @@
 #include "core/config/own_settings.hpp"
 
+#include "core/manager/manager_edit.hpp"
+#include "core/text/host.hpp"
+
 namespace isb {
 namespace {
 
@@ -23,6 +26,15 @@ void append_names(std::string& out) {
 template <class S>
 std::size_t index_in(const Field<S>& f) {
   return static_cast<std::size_t>(&f - fields_of<S>().data());
+}
+
+// A balancer's name as mod_proxy keeps it: "balancer://" and the name, in lower
+// case, without a path ("balancer://c/" in a <Proxy> section is balancer://c).
+std::string balancer_key(std::string_view name) {
+  std::string key = lower_ascii(name);
+  const std::size_t slash = key.find('/', sizeof("balancer://") - 1);
+  if (slash != std::string::npos) key.resize(slash);
+  return key;
 }
 
 std::string quoted(std::string_view s) {
@@ -96,6 +108,110 @@ std::optional<std::string> parse_own_settings(std::string_view directive, Settin
     return who + ": unknown setting " + quoted(key) + "; it takes " + own_setting_names(scope);
   }
   return std::nullopt;
+}
+
+std::optional<std::string> apply_own_lines(std::span<const OwnSettingsLine> lines,
+                                           std::span<ConfiguredBalancer> balancers) {
+  std::vector<bool> used(lines.size(), false);
+  // The line that gave each setting, per member slot (and, last, for the
+  // balancer's defaults): a setting given by two lines is a mistake to name.
+  struct Given {
+    FieldSet fields = 0;
+    std::vector<std::string_view> where = std::vector<std::string_view>(kMemberFields.size());
+  };
+  auto give = [](Given& g, const OwnSettingsLine& line,
+                 std::string_view what) -> std::optional<std::string> {
+    const FieldSet twice = g.fields & line.settings->member_fields;
+    for (std::size_t i = 0; i < kMemberFields.size(); ++i) {
+      if ((twice >> i & 1U) == 0) continue;
+      std::string out(line.where);
+      out += ": ";
+      out += kMemberFields[i].name;
+      out += " of ";
+      out += what;
+      out += " is given already, at ";
+      out += g.where[i];
+      out += "; give it once";
+      return out;
+    }
+    for (std::size_t i = 0; i < kMemberFields.size(); ++i) {
+      if ((line.settings->member_fields >> i & 1U) != 0) g.where[i] = line.where;
+    }
+    g.fields |= line.settings->member_fields;
+    return std::nullopt;
+  };
+  for (ConfiguredBalancer& b : balancers) {
+    const std::string name = balancer_key(b.name);
+    std::vector<Given> given(b.configured.size() + 1);
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool member_lines = pass == 1;
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        const OwnSettingsLine& line = lines[i];
+        if (line.member.empty() == member_lines || line.server != b.server ||
+            balancer_key(line.balancer) != name) {
+          continue;
+        }
+        used[i] = true;
+        const OwnSettings& settings = *line.settings;
+        if (!member_lines) {
+          if (auto twice = give(given.back(), line, b.name)) return twice;
+          b.defaults->member = settings.applied(b.defaults->member);
+          b.defaults->member_fields |= settings.member_fields;
+          for (auto& configured : b.configured) {
+            if (configured) *configured = settings.applied(*configured);
+          }
+          continue;
+        }
+        const std::string want = member_key(line.member);
+        bool found = false;
+        for (std::size_t k = 0; k < b.configured.size() && k < b.member_urls.size(); ++k) {
+          if (!b.configured[k] || member_key(b.member_urls[k]) != want) continue;
+          if (auto twice = give(given[k], line, b.member_urls[k])) return twice;
+          *b.configured[k] = settings.applied(*b.configured[k]);
+          found = true;
+        }
+        if (!found) {
+          std::string out(line.where);
+          out += ": ISBalancerMemberSet names ";
+          out += line.member;
+          out += ", which is not a BalancerMember of ";
+          out += b.name;
+          out += "; write the member's URL as its BalancerMember line has it";
+          return out;
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (used[i]) continue;
+    const OwnSettingsLine& line = lines[i];
+    std::string out(line.where);
+    out += line.member.empty() ? ": ISBalancerSet names " : ": ISBalancerMemberSet names ";
+    out += line.balancer;
+    out +=
+        ", which no <Proxy> section or ProxyPass of this server or virtual host defines "
+        "with BalancerMember lines; write the line where the balancer is defined";
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::string own_lines_text(std::span<const OwnSettingsLine> lines) {
+  std::string text;
+  for (const OwnSettingsLine& line : lines) {
+    text += line.balancer;
+    text += '\n';
+    text += line.member;
+    text += '\n';
+    for (const auto& f : edit_fields(MemberSettings{}, line.settings->member, true)) {
+      text += f.name;
+      text += '=';
+      text += f.value;
+      text += '\n';
+    }
+    text += '\n';
+  }
+  return text;
 }
 
 }  // namespace isb

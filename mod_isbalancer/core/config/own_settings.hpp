@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config/schema.hpp"
 
@@ -43,6 +44,38 @@ enum class SettingScope : std::uint8_t { kBalancer, kMember };
 std::optional<std::string> parse_own_settings(std::string_view directive, SettingScope scope,
                                               std::span<const std::string_view> words,
                                               OwnSettings& out);
+
+// One ISBalancerSet or ISBalancerMemberSet line, as read.
+struct OwnSettingsLine {
+  std::string_view balancer;  // "balancer://name" as written
+  std::string_view member;    // the member URL; empty for ISBalancerSet
+  const OwnSettings* settings = nullptr;
+  std::string_view where;        // "file:line", for messages
+  const void* server = nullptr;  // the server or virtual host it was written in
+};
+
+// One balancer as the configuration defines it, for apply_own_lines().
+struct ConfiguredBalancer {
+  std::string_view name;         // "balancer://name"
+  const void* server = nullptr;  // the server or virtual host that defines it
+  // Per member slot: its configured settings (nullopt for a growth slot) and
+  // the URL of its BalancerMember line.
+  std::span<std::optional<MemberSettings>> configured;
+  std::span<const std::string> member_urls;
+  OwnSettings* defaults = nullptr;  // receives the ISBalancerSet lines' settings
+};
+
+// Applies `lines` to `balancers`: a line belongs to the balancer of its name
+// (in any case) defined in the server it was written in. A balancer's
+// ISBalancerSet lines go first, into every configured member and its defaults;
+// then its ISBalancerMemberSet lines, each into the member whose URL means the
+// same (member_key()), whatever the order of the lines. Returns the message for
+// the first line that names no balancer or no member, with its `where`.
+std::optional<std::string> apply_own_lines(std::span<const OwnSettingsLine> lines,
+                                           std::span<ConfiguredBalancer> balancers);
+
+// The lines as text, for the configuration fingerprint; empty when there are none.
+std::string own_lines_text(std::span<const OwnSettingsLine> lines);
 
 // The names ISBalancerSet (kBalancer) or ISBalancerMemberSet (kMember) takes,
 // comma-separated, for messages and documentation.

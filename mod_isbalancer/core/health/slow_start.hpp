@@ -10,18 +10,23 @@
 //   effective = weight * max(10 %, t / window)    for 0 <= t < window
 //
 // where t is the time since the member came into service. "Into service" is
-// seen, not announced: whoever balances a request notes each member it looks at
-// as usable or not (note_service), so every way back counts the same: the end
-// of its retry interval, a health check passing again, an operator enabling or
-// un-draining it, a member added at run time. The time lives in shared memory,
-// so every child sees one ramp. A member that was usable when the segment was
-// made (httpd's start) does not ramp.
+// seen, not announced, from three places, so every way back counts the same
+// (the end of its retry interval, a health check passing again, an operator
+// enabling or un-draining it, a member added at run time): whoever balances a
+// request notes each member it looks at (note_service); every member is noted
+// once a second by one child when mod_watchdog is loaded (mod_proxy_hcheck needs
+// it) and every ten seconds or so by httpd's parent (its monitor hook), so a
+// change while no request comes is seen too;
+// and a balancer-manager edit notes the member it changes at once. The time
+// lives in shared memory, so every child sees one ramp. A member that was in
+// service when the segment was made (httpd's start) does not ramp.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 
+#include "core/member/status.hpp"
 #include "core/shm/shared_state.hpp"
 
 namespace isb {
@@ -42,11 +47,19 @@ constexpr std::int64_t slow_start_weight(std::int64_t weight, std::int64_t since
   return std::max<std::int64_t>(1, weight * permille / 1000);
 }
 
-// Notes that the member is (not) usable at `now_us`, for its slow-start clock.
-// Costs one relaxed load when slow start is off, and a store only when the
-// member goes out of or comes back into service.
+// Whether a member with shared status `status` is in service for slow start:
+// nothing keeps it from taking new sessions (disabled, stopped, in error, health
+// check failed, draining). Initialisation, which each process does for itself,
+// does not count.
+constexpr bool in_service(std::uint32_t status) noexcept {
+  return (status & (kNotUsable | kDrain)) == 0;
+}
+
+// Notes that the member is (not) in service at `now_us`, for its slow-start
+// clock. The clock runs whether or not the member has a window, so that a
+// window set while it is out still ramps it when it comes back. Costs one
+// relaxed load, and a store only when the member goes out or comes back.
 inline void note_service(MemberCounters& c, bool usable, std::int64_t now_us) noexcept {
-  if (c.slowstart_us.load(std::memory_order_relaxed) <= 0) return;
   std::int64_t since = c.in_service_since_us.load(std::memory_order_relaxed);
   if (!usable) {
     if (since != kOutOfService) {
@@ -57,6 +70,15 @@ inline void note_service(MemberCounters& c, bool usable, std::int64_t now_us) no
     c.in_service_since_us.compare_exchange_strong(since, std::max<std::int64_t>(now_us, 1),
                                                   std::memory_order_relaxed);
   }
+}
+
+// An edit that takes the member out of service (`before` in, `after` not) or
+// brings it back tells the clock at once, rather than leave it to the next
+// request that looks.
+inline void note_edit(MemberCounters& c, bool before, bool after, std::int64_t now_us) noexcept {
+  if (before == after) return;
+  c.in_service_since_us.store(after ? std::max<std::int64_t>(now_us, 1) : kOutOfService,
+                              std::memory_order_relaxed);
 }
 
 // The member's effective weight at `now_us`.

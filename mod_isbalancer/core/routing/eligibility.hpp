@@ -106,7 +106,7 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
         continue;
       }
       const bool usable = recover_if_due(t, i, now);
-      note_service(t.counters(i), usable, now);
+      note_service(t.counters(i), in_service(t.status(i)), now);
       if (reserve) {
         have_reserve = have_reserve || usable;
       } else if (usable) {

@@ -52,3 +52,74 @@ TEST_CASE("own settings: each bad word names the directive, the word and the fix
         "ISBalancerMemberSet: slowstart is given twice");
   CHECK(parse(SettingScope::kBalancer, {}, s)->find("at least one") != std::string::npos);
 }
+
+namespace {
+
+// Two servers, as the lines and balancers point at them.
+const int kHost = 0;
+const int kOtherHost = 0;
+
+// One balancer of three members (the last slot a growth slot) in kHost.
+struct Fixture {
+  std::vector<std::optional<MemberSettings>> configured{MemberSettings{}, MemberSettings{},
+                                                        std::nullopt};
+  std::vector<std::string> urls{"http://a:8080", "HTTP://B:80/", ""};
+  OwnSettings defaults;
+  std::vector<ConfiguredBalancer> balancers{{"balancer://c", &kHost, configured, urls, &defaults}};
+
+  OwnSettings settings(std::vector<std::string_view> words) {
+    OwnSettings s;
+    REQUIRE(!parse_own_settings("ISBalancerSet", SettingScope::kBalancer, words, s));
+    return s;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("own settings: a balancer's lines, then its members', whatever their order",
+          "[config][directives]") {
+  Fixture f;
+  const OwnSettings thirty = f.settings({"slowstart=30"});
+  const OwnSettings ninety = f.settings({"slowstart=90"});
+  const std::vector<OwnSettingsLine> lines{
+      {"balancer://c", "http://b", &ninety, "conf:3", &kHost},  // b spelled otherwise
+      {"BALANCER://C/", "", &thirty, "conf:2", &kHost},         // as <Proxy "balancer://C/">
+  };
+  REQUIRE(!apply_own_lines(lines, f.balancers));
+  CHECK(f.configured[0]->slowstart_s == 30);
+  CHECK(f.configured[1]->slowstart_s == 90);
+  CHECK(!f.configured[2]);                     // a growth slot has no configured value ...
+  CHECK(f.defaults.member.slowstart_s == 30);  // ... a member added there gets the default
+  CHECK(f.defaults.member_fields != 0);
+  CHECK(own_lines_text(lines) ==
+        "balancer://c\nhttp://b\nw_slow=90\n\nBALANCER://C/\n\nw_slow=30\n\n");
+  CHECK(own_lines_text({}).empty());
+}
+
+TEST_CASE("own settings: a line that names nothing, or a setting given twice, is refused",
+          "[config][directives]") {
+  Fixture f;
+  const OwnSettings five = f.settings({"slowstart=5"});
+  auto refused = [&](std::vector<OwnSettingsLine> lines) {
+    Fixture g;
+    return apply_own_lines(lines, g.balancers).value_or("<accepted>");
+  };
+  CHECK(refused({{"balancer://c", "http://a:8081", &five, "conf:9", &kHost}}) ==
+        "conf:9: ISBalancerMemberSet names http://a:8081, which is not a BalancerMember of "
+        "balancer://c; write the member's URL as its BalancerMember line has it");
+  CHECK(refused({{"balancer://d", "", &five, "conf:9", &kHost}}) ==
+        "conf:9: ISBalancerSet names balancer://d, which no <Proxy> section or ProxyPass of "
+        "this server or virtual host defines with BalancerMember lines; write the line where "
+        "the balancer is defined");
+  // The balancer of the same name in another virtual host is not this one.
+  CHECK(refused({{"balancer://c", "", &five, "conf:9", &kOtherHost}}).find("conf:9") == 0);
+  CHECK(refused({{"balancer://c", "", &five, "conf:2", &kHost},
+                 {"balancer://c", "", &five, "conf:7", &kHost}}) ==
+        "conf:7: slowstart of balancer://c is given already, at conf:2; give it once");
+  CHECK(refused({{"balancer://c", "http://a:8080", &five, "conf:2", &kHost},
+                 {"balancer://c", "http://a:8080/", &five, "conf:4", &kHost}}) ==
+        "conf:4: slowstart of http://a:8080 is given already, at conf:2; give it once");
+  // A member's own line over the balancer's default is what the lines are for.
+  CHECK(refused({{"balancer://c", "", &five, "conf:2", &kHost},
+                 {"balancer://c", "http://a:8080", &five, "conf:4", &kHost}}) == "<accepted>");
+}

@@ -45,22 +45,46 @@ TEST_CASE("slow start: the ramp is linear from a 10 % floor", "[health][slowstar
 
 TEST_CASE("slow start: the service clock follows what balancing sees", "[health][slowstart]") {
   MemberCounters c;
-  note_service(c, false, 5 * kSecond);
-  CHECK(c.in_service_since_us.load() == 0);  // off: nothing kept
-  c.slowstart_us.store(10 * kSecond);
   note_service(c, true, 5 * kSecond);
-  CHECK(c.in_service_since_us.load() == 0);  // usable from the start: no ramp
-  CHECK(effective_weight(c, 100, 5 * kSecond) == 100);
+  CHECK(c.in_service_since_us.load() == 0);  // in service from the start: no ramp
   note_service(c, false, 6 * kSecond);
+  // The clock runs without a window, so that one set while the member is out
+  // still ramps it when it comes back.
   CHECK(c.in_service_since_us.load() == kOutOfService);
+  c.slowstart_us.store(10 * kSecond);
   note_service(c, false, 7 * kSecond);
   CHECK(c.in_service_since_us.load() == kOutOfService);
   note_service(c, true, 8 * kSecond);
   CHECK(c.in_service_since_us.load() == 8 * kSecond);
-  note_service(c, true, 9 * kSecond);  // the first to see it usable set the time
+  note_service(c, true, 9 * kSecond);  // the first to see it in service set the time
   CHECK(c.in_service_since_us.load() == 8 * kSecond);
   CHECK(effective_weight(c, 100, 13 * kSecond) == 50);
   CHECK(effective_weight(c, 100, 18 * kSecond) == 100);
+  c.slowstart_us.store(0);
+  CHECK(effective_weight(c, 100, 13 * kSecond) == 100);  // no window: no ramp
+}
+
+TEST_CASE("slow start: an edit tells the clock at once", "[health][slowstart]") {
+  MemberCounters c;
+  c.slowstart_us.store(10 * kSecond);
+  note_edit(c, true, true, 5 * kSecond);  // no change of service: nothing
+  CHECK(c.in_service_since_us.load() == 0);
+  note_edit(c, true, false, 5 * kSecond);
+  CHECK(c.in_service_since_us.load() == kOutOfService);
+  note_edit(c, false, true, 6 * kSecond);  // back, whether or not a request saw it out
+  CHECK(c.in_service_since_us.load() == 6 * kSecond);
+  c.in_service_since_us.store(0);
+  note_edit(c, false, true, 7 * kSecond);
+  CHECK(c.in_service_since_us.load() == 7 * kSecond);
+}
+
+TEST_CASE("slow start: in service means nothing keeps new sessions away", "[health][slowstart]") {
+  CHECK(in_service(0));
+  CHECK(in_service(kInitialized | kHotStandby | kIgnoreErrors));
+  for (std::uint32_t out : {kDisabled, kStopped, kInError, kHcFail, kDrain, kInShutdown}) {
+    CAPTURE(out);
+    CHECK_FALSE(in_service(kInitialized | out));
+  }
 }
 
 TEST_CASE("slow start: a member back from its retry interval ramps in every method",
