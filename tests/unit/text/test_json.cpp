@@ -65,3 +65,23 @@ TEST_CASE("read_json stops where the visitor or the text says", "[text][json]") 
         "ill-formed UTF-8 byte");
   CHECK(read_json(R"({"a":"\ud800"})", r).value().find("surrogate") != std::string::npos);
 }
+
+TEST_CASE("json strings are ASCII and safe in a page", "[text][json]") {
+  // nlohmann's short escapes for U+0008 and U+000C are written as \u00XX, like
+  // every other control character; DEL too.
+  CHECK(json_quote("\b\f\x7f\t/") == "\"\\u0008\\u000c\\u007f\\t/\"");
+  CHECK(json_quote("<\\b>&") == "\"\\u003c\\\\b\\u003e\\u0026\"");
+  CHECK(json_quote("") == "\"\"");
+}
+
+TEST_CASE("JsonObject places commas and keys", "[text][json]") {
+  std::string out;
+  JsonObject o(out);
+  o.str("s", "x").num("n", -3).unum("u", 18446744073709551615u).boolean("b", false);
+  append_array(o.name("a"), std::vector<std::string>{"p", "q"}, append_json_string);
+  o.name("e");
+  JsonObject inner(out);
+  inner.close();
+  o.close();
+  CHECK(out == R"({"s":"x","n":-3,"u":18446744073709551615,"b":false,"a":["p","q"],"e":{}})");
+}
