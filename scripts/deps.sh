@@ -8,6 +8,7 @@ PKGS=(
   apache2 apache2-dev                  # httpd, apxs, APR/APR-util and mod_proxy headers
   libssl-dev openssl ca-certificates   # TLS for the demo and the seed test
   catch2                               # unit tests
+  nlohmann-json3-dev                   # the JSON library (core/text/json.cpp)
   clang-14 libclang-rt-14-dev          # sanitizer builds and libFuzzer targets
   valgrind                             # bench/instructions.py (callgrind)
   wrk gnuplot-nox libbenchmark-dev     # bench/run.sh and test_memory.py: load, charts, microbenchmarks

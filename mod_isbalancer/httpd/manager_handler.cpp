@@ -24,6 +24,7 @@
 #include "core/manager/request.hpp"
 #include "core/policy/selector.hpp"
 #include "core/shm/edit_lock.hpp"
+#include "core/text/json.hpp"
 #include "directives.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
@@ -263,9 +264,12 @@ int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
   std::string body;
   if (json) {
     ap_set_content_type(r, "application/json");
-    body = "{\"error\":{\"status\":" + std::to_string(why.status) +
-           ",\"field\":" + json_quote(why.field) + ",\"message\":" + json_quote(why.message) +
-           "}}\n";
+    JsonObject doc(body);
+    JsonObject error(doc.name("error"));
+    error.num("status", why.status).str("field", why.field).str("message", why.message);
+    error.close();
+    doc.close();
+    body += '\n';
   } else {
     ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'");

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/text/host.hpp"
+#include "core/text/json.hpp"
 
 namespace isb {
 namespace {
@@ -121,167 +122,87 @@ std::optional<std::uint32_t> admin_bit(char letter) {
 
 // --- JSON -------------------------------------------------------------------------
 
-// A strict, bounded JSON reader for the edit API: one object, string, number,
-// true/false values, one nested object ("set"). No arrays, no null.
-class JsonReader {
+// Whether JSON's true and false are values for `key` (a key of "set" when
+// `in_set`): the status flags and other switches, and the top level's "remove".
+// A number of seconds or a load factor is not one: true is no value for it.
+bool takes_boolean(bool in_set, const std::string& key) {
+  if (!in_set) return key == "remove";
+  const auto form = set_key_form(key);
+  if (!form) return false;
+  if (form->compare(0, 9, "w_status_") == 0) return true;
+  const MemberField* m = member_field_by_form(*form);
+  const BalancerField* b = balancer_field_by_form(*form);
+  return (m != nullptr && m->kind == FieldKind::kSwitch) ||
+         (b != nullptr && b->kind == FieldKind::kSwitch);
+}
+
+// The edit API's document, read by core/text/json: one object of string,
+// number, true/false values and one nested object ("set") of them. No arrays, no
+// null. It hands on_key(in_set, key) each key as it is read, and on_value(in_set,
+// key, text) each value as form text: strings as they are, numbers as written,
+// true/false as 1/0. The first refusal, its own or theirs, is kept in `err`.
+template <class OnKey, class OnValue>
+class JsonReader final : public JsonVisitor {
  public:
-  explicit JsonReader(std::string_view text) : s_(text) {}
+  JsonReader(EditError& err, OnKey on_key, OnValue on_value)
+      : err_(err), on_key_(on_key), on_value_(on_value) {}
 
-  bool fail(std::string field, std::string message) {
-    if (err_.message.empty()) err_ = {std::move(field), std::move(message)};
-    return false;
-  }
-  const EditError& error() const { return err_; }
-
-  void skip_ws() {
-    while (pos_ < s_.size() &&
-           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-  bool eat(char c) {
-    skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == c) {
-      ++pos_;
+  bool object_begin() override {
+    if (depth_ == 0 || (depth_ == 1 && !in_set_ && key_ == "set")) {
+      in_set_ = ++depth_ == 2;
       return true;
     }
-    return false;
+    return fail(field(), "must be a string, a number, true or false");
   }
-  bool at_end() {
-    skip_ws();
-    return pos_ == s_.size();
-  }
-  char peek() {
-    skip_ws();
-    return pos_ < s_.size() ? s_[pos_] : '\0';
-  }
-
-  std::optional<std::string> string() {
-    if (!eat('"')) return std::nullopt;
-    std::string out;
-    while (pos_ < s_.size()) {
-      char c = s_[pos_++];
-      if (c == '"') return out;
-      if (is_control(static_cast<unsigned char>(c))) return std::nullopt;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= s_.size()) return std::nullopt;
-      char e = s_[pos_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out += e;
-          break;
-        case 'u': {
-          auto cp = hex4();
-          if (!cp) return std::nullopt;
-          std::uint32_t code = *cp;
-          if (code >= 0xD800 && code <= 0xDBFF) {
-            if (pos_ + 1 >= s_.size() || s_[pos_] != '\\' || s_[pos_ + 1] != 'u') {
-              return std::nullopt;
-            }
-            pos_ += 2;
-            auto lo = hex4();
-            if (!lo || *lo < 0xDC00 || *lo > 0xDFFF) return std::nullopt;
-            code = 0x10000 + ((code - 0xD800) << 10) + (*lo - 0xDC00);
-          } else if (code >= 0xDC00 && code <= 0xDFFF) {
-            return std::nullopt;
-          }
-          if (code < 0x20 || code == 0x7f) return std::nullopt;  // no control characters
-          append_utf8(out, code);
-          break;
-        }
-        default:
-          return std::nullopt;  // \b \f \n \r \t: control characters, refused
-      }
-    }
-    return std::nullopt;
-  }
-
-  // A JSON number, kept as its text (the form validators parse it).
-  std::optional<std::string> number() {
-    skip_ws();
-    std::size_t start = pos_;
-    if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
-    std::size_t digits = pos_;
-    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-    if (pos_ == digits || (s_[digits] == '0' && pos_ - digits > 1)) return std::nullopt;
-    if (pos_ < s_.size() && s_[pos_] == '.') {
-      std::size_t frac = ++pos_;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-      if (pos_ == frac) return std::nullopt;
-    }
-    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) return std::nullopt;
-    return std::string(s_.substr(start, pos_ - start));
-  }
-
-  // {"key": value, ...}: calls on_key(key) with the reader at the value, which
-  // on_key consumes. `where` names the object in errors ("" for the top level).
-  template <class OnKey>
-  bool object(const std::string& where, OnKey on_key) {
-    if (!eat('{')) return fail(where, "must be an object");
-    bool first = true;
-    while (!eat('}')) {
-      if (!first && !eat(',')) return fail(where, "expected ',' or '}' in the JSON object");
-      first = false;
-      auto key = string();
-      if (!key || !eat(':')) return fail(where, "expected a \"key\": value pair");
-      if (!on_key(*key)) return false;
-    }
+  bool object_end() override {
+    --depth_;
+    in_set_ = false;
+    key_.clear();
     return true;
   }
-
-  // A scalar as form text: strings as they are, numbers as written, true/false as 1/0.
-  std::optional<std::string> scalar() {
-    char c = peek();
-    if (c == '"') return string();
-    if (c == '-' || (c >= '0' && c <= '9')) return number();
-    if (s_.substr(pos_, 4) == "true") {
-      pos_ += 4;
-      return "1";
+  bool key(std::string&& name) override {
+    key_ = std::move(name);
+    return on_key_(in_set_, key_);
+  }
+  bool value(JsonKind kind, std::string&& text) override {
+    if (!in_set_ && key_ == "set") return fail("set", "must be an object");
+    switch (kind) {
+      case JsonKind::string:
+        // JSON may escape them (\n, \u0001); no field of ours may hold them.
+        if (std::any_of(text.begin(), text.end(),
+                        [](char c) { return is_control(static_cast<unsigned char>(c)); })) {
+          return fail(field(), "must not hold control characters");
+        }
+        break;
+      case JsonKind::number:
+        // The validators read decimal text, as a form field holds it.
+        if (text.find_first_of("eE") != std::string::npos) {
+          return fail(field(), "must be a number without an exponent");
+        }
+        break;
+      case JsonKind::boolean:
+        if (!takes_boolean(in_set_, key_)) return fail(field(), "must be a number or a string");
+        text = text == "true" ? "1" : "0";
+        break;
+      default:
+        return fail(field(), "must be a string, a number, true or false");
     }
-    if (s_.substr(pos_, 5) == "false") {
-      pos_ += 5;
-      return "0";
-    }
-    return std::nullopt;
+    return on_value_(in_set_, key_, std::move(text));
   }
 
  private:
-  std::optional<std::uint32_t> hex4() {
-    if (pos_ + 4 > s_.size()) return std::nullopt;
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      int h = hex_value(s_[pos_++]);
-      if (h < 0) return std::nullopt;
-      v = v * 16 + static_cast<std::uint32_t>(h);
-    }
-    return v;
+  bool fail(std::string where, std::string message) {
+    if (err_.message.empty()) err_ = {std::move(where), std::move(message)};
+    return false;
   }
-  static void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
+  std::string field() const { return in_set_ ? "set." + shorten(key_) : shorten(key_); }
 
-  std::string_view s_;
-  std::size_t pos_ = 0;
-  EditError err_;
+  EditError& err_;
+  OnKey on_key_;
+  OnValue on_value_;
+  int depth_ = 0;
+  bool in_set_ = false;
+  std::string key_;  // the key whose value comes next
 };
 
 }  // namespace
@@ -400,12 +321,11 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
     err = {"", "the request carries more than " + std::to_string(kMaxEditBytes) + " bytes"};
     return std::nullopt;
   }
-  JsonReader in(text);
   std::vector<FormField> out;
-  auto bad = [&](std::string field, std::string message) {
-    in.fail(std::move(field), std::move(message));
-    err = in.error();
-    return std::nullopt;
+  EditError first;  // the first refusal
+  auto fail = [&](std::string field, std::string message) {
+    if (first.message.empty()) first = {std::move(field), std::move(message)};
+    return false;
   };
   auto push = [&](std::string_view name, std::string value) {
     for (const auto& f : out) {
@@ -414,39 +334,44 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
     out.push_back({std::string(name), std::move(value)});
     return true;
   };
-  // The top-level keys; "set" holds the settings, one level down.
-  auto on_set_key = [&](const std::string& skey) {
-    auto form = set_key_form(skey);
-    if (!form) return in.fail("set." + shorten(skey), "unknown key");
-    auto value = in.scalar();
-    if (!value) return in.fail("set." + skey, "must be a string, a number, true or false");
-    if (!push(*form, std::move(*value))) return in.fail("set." + skey, "given twice");
-    return out.size() <= kMaxEditFields || in.fail("", "too many keys");
+  // The keys of "set" are refused as soon as they are read, before their values.
+  auto on_key = [&](bool in_set, const std::string& key) {
+    return !in_set || set_key_form(key).has_value() || fail("set." + shorten(key), "unknown key");
   };
-  auto on_key = [&](const std::string& key) {
-    if (key == "set") return in.object("set", on_set_key);
-    auto value = in.scalar();
-    if (!value) return in.fail(shorten(key), "must be a string, a number, true or false");
+  // The top-level keys; "set" holds the settings, one level down.
+  auto on_value = [&](bool in_set, const std::string& key, std::string value) {
+    if (in_set) {
+      if (!push(*set_key_form(key), std::move(value))) return fail("set." + key, "given twice");
+      return out.size() <= kMaxEditFields || fail("", "too many keys");
+    }
     bool ok = true;
     if (key == "nonce") {
-      ok = push("nonce", std::move(*value));
+      ok = push("nonce", std::move(value));
     } else if (key == "balancer") {
-      ok = push("b", std::move(*value));
+      ok = push("b", std::move(value));
     } else if (key == "member") {
-      ok = push("w", std::move(*value));
+      ok = push("w", std::move(value));
     } else if (key == "add") {
-      ok = push("b_nwrkr", std::move(*value)) && push("b_wyes", "1");
+      ok = push("b_nwrkr", std::move(value)) && push("b_wyes", "1");
     } else if (key == "remove") {
-      if (*value != "1" && *value != "0") return in.fail("remove", "must be true or false");
-      ok = push("w_remove", std::move(*value));
+      if (value != "1" && value != "0") return fail("remove", "must be true or false");
+      ok = push("w_remove", std::move(value));
     } else {
-      return in.fail(shorten(key), "unknown key");
+      return fail(shorten(key), "unknown key");
     }
-    return ok || in.fail(key, "given twice");
+    return ok || fail(key, "given twice");
   };
-  if (in.peek() != '{') return bad("", "the body must be one JSON object");
-  if (!in.object("", on_key)) return bad("", "malformed JSON");
-  if (!in.at_end()) return bad("", "text after the JSON object");
+  const std::size_t start = text.find_first_not_of(" \t\n\r");
+  if (start == std::string_view::npos || text[start] != '{') {
+    err = {"", "the body must be one JSON object"};
+    return std::nullopt;
+  }
+  JsonReader in(first, on_key, on_value);
+  if (auto malformed = read_json(text, in)) fail("", std::move(*malformed));
+  if (!first.message.empty()) {
+    err = std::move(first);
+    return std::nullopt;
+  }
   return out;
 }
 

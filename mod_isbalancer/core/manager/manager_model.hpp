@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/manager/manager_edit.hpp"
+#include "core/text/json.hpp"  // json_quote, declared here before core/text/json
 
 namespace isb {
 
@@ -88,10 +89,6 @@ std::string status_text(std::uint32_t status);
 
 // Text escaped for HTML element content and attribute values.
 std::string escape_html(std::string_view text);
-
-// Text as a JSON string, quotes included; <, > and & escaped too, so it is safe
-// inside a page.
-std::string json_quote(std::string_view text);
 
 // The page keeps what scripts written for stock's page read (ansible's
 // apache2_mod_proxy, httpd's own tests): "Server Version: Apache/2.4..."; each

@@ -9,6 +9,7 @@
 
 #include "core/manager/manager_model.hpp"
 #include "core/member/status.hpp"
+#include "core/text/json.hpp"
 
 namespace isb {
 namespace {
@@ -23,91 +24,6 @@ void append_uint(std::string& out, std::uint64_t v) {
   char buf[24];
   int n = std::snprintf(buf, sizeof buf, "%" PRIu64, v);
   out.append(buf, static_cast<std::size_t>(n));
-}
-
-// One UTF-16 unit (at most 0xffff) as \uXXXX.
-void append_escape(std::string& out, std::uint32_t unit) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += "\\u";
-  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(unit >> shift) & 15];
-}
-
-// A code point as JSON escapes: one \uXXXX, or a surrogate pair above U+FFFF.
-void append_code_point(std::string& out, std::uint32_t cp) {
-  if (cp < 0x10000) {
-    append_escape(out, cp);
-  } else {
-    cp -= 0x10000;
-    append_escape(out, 0xd800 + (cp >> 10));
-    append_escape(out, 0xdc00 + (cp & 0x3ff));
-  }
-}
-
-// JSON output is ASCII: markup, controls and every non-ASCII character are
-// escaped. Bytes are decoded as UTF-8 the way a browser decodes the HTML page
-// (the WHATWG decoder: each maximal invalid subpart becomes one U+FFFD), so
-// that a name the page shows and the same name in the JSON are the same string
-// to the page's script, whether the configuration wrote UTF-8 or Latin-1.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  std::uint32_t cp = 0;
-  int needed = 0;
-  int seen = 0;
-  unsigned char lower = 0x80;
-  unsigned char upper = 0xbf;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    if (needed > 0) {
-      if (u < lower || u > upper) {
-        append_escape(out, 0xfffd);  // the sequence broke off: this byte starts anew
-        needed = seen = 0;
-        lower = 0x80;
-        upper = 0xbf;
-        --i;
-        continue;
-      }
-      lower = 0x80;
-      upper = 0xbf;
-      cp = (cp << 6) | (u & 0x3f);
-      if (++seen == needed) {
-        append_code_point(out, cp);
-        needed = seen = 0;
-      }
-      continue;
-    }
-    if (u >= 0xc2 && u <= 0xdf) {
-      needed = 1;
-      cp = u & 0x1f;
-    } else if (u >= 0xe0 && u <= 0xef) {
-      if (u == 0xe0) lower = 0xa0;
-      if (u == 0xed) upper = 0x9f;
-      needed = 2;
-      cp = u & 0x0f;
-    } else if (u >= 0xf0 && u <= 0xf4) {
-      if (u == 0xf0) lower = 0x90;
-      if (u == 0xf4) upper = 0x8f;
-      needed = 3;
-      cp = u & 0x07;
-    } else if (u >= 0x80) {
-      append_escape(out, 0xfffd);
-    } else if (u == '"') {
-      out += "\\\"";
-    } else if (u == '\\') {
-      out += "\\\\";
-    } else if (u == '\n') {
-      out += "\\n";
-    } else if (u == '\r') {
-      out += "\\r";
-    } else if (u == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f || u == '<' || u == '>' || u == '&') {
-      append_escape(out, u);  // markup too, so the JSON is safe to embed in a page
-    } else {
-      out += static_cast<char>(u);
-    }
-  }
-  if (needed > 0) append_escape(out, 0xfffd);
-  out += '"';
 }
 
 // Prometheus label values: backslash, double quote and newline are escaped.
@@ -133,12 +49,6 @@ std::string short_balancer_name(std::string_view balancer) {
   constexpr std::string_view kPrefix = "balancer://";
   if (balancer.substr(0, kPrefix.size()) == kPrefix) balancer.remove_prefix(kPrefix.size());
   return std::string(balancer);
-}
-
-std::string json_quote(std::string_view text) {
-  std::string out;
-  append_json_string(out, text);
-  return out;
 }
 
 std::string status_text(std::uint32_t status) {
@@ -650,58 +560,6 @@ std::string render_xml(const ManagerSnapshot& snap) {
 }
 
 namespace {
-
-// Writes one JSON object's members, with the commas between them.
-class JsonObject {
- public:
-  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
-  void close() { out_ += '}'; }
-
-  JsonObject& str(std::string_view key, std::string_view v) {
-    name(key);
-    append_json_string(out_, v);
-    return *this;
-  }
-  JsonObject& num(std::string_view key, std::int64_t v) {
-    name(key);
-    append_int(out_, v);
-    return *this;
-  }
-  JsonObject& unum(std::string_view key, std::uint64_t v) {
-    name(key);
-    append_uint(out_, v);
-    return *this;
-  }
-  JsonObject& boolean(std::string_view key, bool v) {
-    name(key);
-    out_ += v ? "true" : "false";
-    return *this;
-  }
-  // The member's value is written next, by the caller.
-  std::string& name(std::string_view key) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    out_ += '"';
-    out_ += key;
-    out_ += "\":";
-    return out_;
-  }
-
- private:
-  std::string& out_;
-  bool first_ = true;
-};
-
-// "[item,item,...]", each item written by `write(out, item)`.
-template <class T, class Write>
-void append_array(std::string& out, const std::vector<T>& items, Write write) {
-  out += '[';
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    write(out, items[i]);
-  }
-  out += ']';
-}
 
 void change_json(std::string& out, const FieldChange& c) {
   JsonObject o(out);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/text/host.hpp"
+#include "core/text/json.hpp"
 
 namespace isb {
 
@@ -115,14 +116,12 @@ std::string content_security_policy(std::string_view script_nonce) {
 }
 
 std::string edit_reply_json(std::string_view balancer, std::span<const std::string> changes) {
-  std::string reply = "{\"ok\":true,\"balancer\":";
-  reply += json_quote(balancer);
-  reply += ",\"changes\":[";
-  for (std::size_t i = 0; i < changes.size(); ++i) {
-    if (i > 0) reply += ',';
-    reply += json_quote(changes[i]);
-  }
-  reply += "]}\n";
+  std::string reply;
+  JsonObject o(reply);
+  o.boolean("ok", true).str("balancer", balancer);
+  append_array(o.name("changes"), changes, append_json_string);
+  o.close();
+  reply += '\n';
   return reply;
 }
 

@@ -177,6 +177,11 @@ TEST_CASE("the JSON edit API maps onto the form fields", "[manager][edit][json]"
   CHECK_FALSE(parse_json_edit(R"({"balancer":"a")", err));
   CHECK_FALSE(parse_json_edit("[]", err));
   CHECK_FALSE(parse_json_edit(R"({"remove":"yes"})", err));
+  // true and false are values of flags and switches only.
+  CHECK_FALSE(parse_json_edit(R"({"set":{"slowstart":true}})", err));
+  CHECK(err.field == "set.slowstart");
+  CHECK_FALSE(parse_json_edit(R"({"set":{"loadfactor":false}})", err));
+  CHECK(parse_json_edit(R"({"set":{"nofailover":true,"drain":false}})", err));
 }
 
 TEST_CASE("edit_fields turns one setting into another through parse_edit",
