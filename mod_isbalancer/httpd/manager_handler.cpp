@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/health/slow_start.hpp"
 #include "core/manager/manager_model.hpp"
 #include "core/manager/origin.hpp"
 #include "core/manager/request.hpp"
@@ -210,6 +211,8 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.status = table.status(j);
       m.lbset = s->lbset;
       m.weight = s->lbfactor;
+      m.effective_weight = effective_weight(c, m.weight, snap.now_us);
+      m.in_service_since_us = c.in_service_since_us.load(std::memory_order_relaxed);
       m.busy = c.busy.load(std::memory_order_relaxed);
       m.elected = c.elected.load(std::memory_order_relaxed);
       m.lbstatus = c.lbstatus.load(std::memory_order_relaxed);

@@ -34,6 +34,12 @@ def manager(h):
     return post
 
 
+def member_docs(h):
+    _, _, body, _ = Client(h.port).request("/balancer-manager?format=json")
+    (bal,) = json.loads(body)["balancers"]
+    return bal["members"]
+
+
 def served_by(h):
     status, _, body, _ = Client(h.port).request("/x")  # a new connection each time
     return field(body, "backend") if status == 200 else f"status {status}"
@@ -49,6 +55,9 @@ def test_a_member_back_in_service_ramps_over_the_window(backends, httpd, mpm):
     assert {served_by(h) for _ in range(6)} == {"a"}  # b is seen out of service
     assert post({"w": b.url, "w_status_D": "0"})[0] == 200
     start = time.monotonic()
+    (m,) = [m for m in member_docs(h) if m["route"] == "n2"]
+    assert m["slowstart_s"] == 4 and m["in_service_since_us"] > 0, m
+    assert m["effective_loadfactor"] < m["loadfactor"] == 1, m
     buckets = {}  # whole seconds since b came back: [requests, of which b]
     while (elapsed := time.monotonic() - start) < 5.5:
         got = buckets.setdefault(int(elapsed), [0, 0])

@@ -38,6 +38,10 @@ struct MemberSnapshot {
   std::int64_t latency_estimate_us = 0;  // bylatency's peak estimate now; 0: none
   std::uint64_t latency_sum_us = 0;
   std::uint64_t latency_count = 0;
+  // Slow start (health/slow_start.hpp): the weight now, and since when the member
+  // has been in service (0: since before the shared segment; -1: it is not).
+  std::int64_t effective_weight = 0;
+  std::int64_t in_service_since_us = 0;
   bool added = false;                // added at run time, not in the configuration
   std::vector<FieldChange> differs;  // runtime values that differ from the configuration
   MemberSettings settings;           // what the edit form starts from

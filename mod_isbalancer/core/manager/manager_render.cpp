@@ -116,6 +116,8 @@ constexpr const char* kRefreshScript = R"JS(
             if (st) st.className = m.usable ? 'ok' : 'down';
             ['route', 'redirect', 'loadfactor', 'lbset', 'busy', 'elected', 'lbstatus', 'sticky',
              'faults', 'bytes_sent', 'bytes_received'].forEach(function (k) { put(cell(b.name, m.name, k), m[k]); });
+            put(cell(b.name, m.name, 'loadfactor'), m.loadfactor === m.effective_loadfactor ?
+                String(m.loadfactor) : m.loadfactor + ' (now ' + m.effective_loadfactor + ')');
             put(cell(b.name, m.name, 'latency'),
                 m.latency.ewma_ms === null ? '-' : m.latency.ewma_ms.toFixed(1));
           });
@@ -145,6 +147,12 @@ static_assert(
       return bits == kAdminBits;
     }(),
     "the form lists every operator flag");
+
+// The page's Factor cell: the loadfactor, and while slow start holds it lower,
+// what it is now; the page's script writes the same from the JSON.
+std::string factor_text(const std::string& configured, const std::string& now) {
+  return configured == now ? configured : configured + " (now " + now + ")";
+}
 
 std::string format_time_us(std::int64_t us) {
   if (us <= 0) return "-";
@@ -460,7 +468,8 @@ std::string render_html(const ManagerSnapshot& snap) {
          link_nonce + "\">" + escape_html(m.name) + "</a>");
       td(escape_html(m.route), nullptr, "route");
       td(escape_html(m.redirect), nullptr, "redirect");
-      td(format_loadfactor(m.weight), "n", "loadfactor");
+      td(factor_text(format_loadfactor(m.weight), format_loadfactor(m.effective_weight)), "n",
+         "loadfactor");
       td(num(m.lbset), "n", "lbset");
       td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down", "status");
       td(num(m.elected), "n", "elected");
@@ -598,6 +607,8 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   o.boolean("added", m.added);
   append_array(o.name("differs"), m.differs, change_json);
   o.num("lbstatus", m.lbstatus);
+  o.name("effective_loadfactor") += format_loadfactor(m.effective_weight);
+  o.num("slowstart_s", m.settings.slowstart_s).num("in_service_since_us", m.in_service_since_us);
   if (with_health_checks) {
     o.name("health_check");
     JsonObject hc(out);
@@ -705,6 +716,9 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
                 [&](const MemberSnapshot& m) { return num(m.busy); });
   member_metric({"isbalancer_member_weight", "gauge", "The member's loadfactor."},
                 [&](const MemberSnapshot& m) { return format_loadfactor(m.weight); });
+  member_metric({"isbalancer_member_effective_weight", "gauge",
+                 "The member's loadfactor as slow start has it now."},
+                [&](const MemberSnapshot& m) { return format_loadfactor(m.effective_weight); });
   member_metric({"isbalancer_member_elected_total", "counter",
                  "Requests sent to the member (new sessions and sticky)."},
                 [&](const MemberSnapshot& m) { return num(m.elected); });

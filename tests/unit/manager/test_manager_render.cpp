@@ -25,6 +25,7 @@ ManagerSnapshot sample() {
   m.route = "isNode1";
   m.status = kInitialized;
   m.weight = 150;
+  m.effective_weight = 150;
   m.elected = 42;
   m.sticky = 40;
   m.busy = 2;
@@ -37,6 +38,7 @@ ManagerSnapshot sample() {
   evil.redirect = "a\\b\nc";
   evil.status = kInitialized | kDisabled | kInError;
   evil.weight = 100;
+  evil.effective_weight = 25;  // ramping after a slow start
   b.members.push_back(evil);
   s.balancers.push_back(b);
   return s;
@@ -64,6 +66,7 @@ TEST_CASE("html escapes everything it prints", "[manager][html]") {
   CHECK(html.find("&lt;img src=x onerror=alert(1)&gt;") != std::string::npos);
   CHECK(html.find("front&lt;1&gt;") != std::string::npos);
   CHECK(html.find("data-k=\"loadfactor\">1.5</td>") != std::string::npos);  // loadfactor 1.5
+  CHECK(html.find("data-k=\"loadfactor\">1 (now 0.25)</td>") != std::string::npos);  // ramping
   CHECK(html.find("Init Dis Err") != std::string::npos);
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
 }
@@ -82,6 +85,10 @@ TEST_CASE("json has the documented schema and escapes strings", "[manager][json]
   CHECK(json.find("<") == std::string::npos);
   CHECK(json.find("\"disabled\":true") != std::string::npos);
   CHECK(json.find("\"usable\":false") != std::string::npos);
+  // Slow start: the weight now, after the keys version 1 began with.
+  CHECK(json.find("\"effective_loadfactor\":1.5,\"slowstart_s\":0,\"in_service_since_us\":0") !=
+        std::string::npos);
+  CHECK(json.find("\"effective_loadfactor\":0.25") != std::string::npos);
 }
 
 TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
@@ -107,8 +114,11 @@ TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
     CHECK(line.rfind("isbalancer_", 0) == 0);
     CHECK(line.find("} ") != std::string::npos);
   }
-  // 10 member series and a 2-line summary for each of 2 members, 2 balancer series.
-  CHECK(samples == (10 + 2) * 2 + 2);
+  CHECK(text.find("isbalancer_member_effective_weight{balancer=\"wso2.identity.domain\","
+                  "member=\"https://localhost:9443\",route=\"isNode1\"} 1.5\n") !=
+        std::string::npos);
+  // 11 member series and a 2-line summary for each of 2 members, 2 balancer series.
+  CHECK(samples == (11 + 2) * 2 + 2);
 }
 
 namespace {
