@@ -110,6 +110,42 @@ std::optional<std::string> parse_own_settings(std::string_view directive, Settin
   return std::nullopt;
 }
 
+bool is_balancer_word(std::string_view word) {
+  constexpr std::string_view kPrefix = "balancer://";
+  return word.size() > kPrefix.size() && lower_ascii(word.substr(0, kPrefix.size())) == kPrefix;
+}
+
+std::optional<std::string> parse_own_line(std::string_view directive, SettingScope scope,
+                                          std::optional<std::string_view> section,
+                                          std::span<const std::string_view> words, OwnLine& out) {
+  const std::string who(directive);
+  std::size_t next = 0;
+  if (section) {
+    if (!is_balancer_word(*section)) {
+      return who +
+             " belongs in a <Proxy balancer://...> section or at server or virtual-host level, "
+             "not in <" +
+             std::string(*section) + ">";
+    }
+    out.balancer = *section;
+  } else if (!words.empty() && is_balancer_word(words[0])) {
+    out.balancer = words[next++];
+  } else {
+    return who + " outside <Proxy balancer://...> names its balancer first: " + who +
+           " balancer://NAME " +
+           (scope == SettingScope::kMember ? "MEMBER-URL key=value" : "key=value");
+  }
+  if (scope == SettingScope::kMember) {
+    if (next == words.size() || words[next].find("://") == std::string_view::npos) {
+      return who +
+             ": give the member's URL as its BalancerMember line has it, then key=value, e.g. " +
+             who + " https://node1:9443 slowstart=60";
+    }
+    out.member = words[next++];
+  }
+  return parse_own_settings(directive, scope, words.subspan(next), out.settings);
+}
+
 std::optional<std::string> apply_own_lines(std::span<const OwnSettingsLine> lines,
                                            std::span<ConfiguredBalancer> balancers) {
   std::vector<bool> used(lines.size(), false);

@@ -45,6 +45,28 @@ std::optional<std::string> parse_own_settings(std::string_view directive, Settin
                                               std::span<const std::string_view> words,
                                               OwnSettings& out);
 
+// Whether a directive's `word` names a balancer: "balancer://" in any case, then
+// a name.
+bool is_balancer_word(std::string_view word);
+
+// The words of one ISBalancerSet or ISBalancerMemberSet line, read.
+struct OwnLine {
+  std::string_view balancer;  // "balancer://name" as written: the section's path or a word
+  std::string_view member;    // the member URL; empty for ISBalancerSet
+  OwnSettings settings;
+};
+
+// Reads a whole line. `section` is the path of the section the line is written
+// in (nullopt at server or virtual-host level): a <Proxy balancer://...> names
+// the balancer, any other section is the wrong place. Outside a section the
+// first word names the balancer. ISBalancerMemberSet then takes the member's
+// URL (a word with "://"), and both take key=value words (parse_own_settings).
+// `out` views `section` and `words`. Returns httpd's message for a line in the
+// wrong place, without its names, or with a bad word.
+std::optional<std::string> parse_own_line(std::string_view directive, SettingScope scope,
+                                          std::optional<std::string_view> section,
+                                          std::span<const std::string_view> words, OwnLine& out);
+
 // One ISBalancerSet or ISBalancerMemberSet line, as read.
 struct OwnSettingsLine {
   std::string_view balancer;  // "balancer://name" as written
