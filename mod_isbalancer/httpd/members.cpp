@@ -86,16 +86,17 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
       pool, static_cast<int>(lb.member_slots > 0 ? lb.member_slots : 1), sizeof(proxy_worker*));
   for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
     const std::uint64_t word = slot_of(lb, state, i);
-    if (slot_state(word) != SlotState::kActive) continue;
     LocalMember& local = lb.members[i];
     const std::string_view name = field(member_shared(state, lb.first_member + i)->name_ex);
-    if (local.worker != nullptr && local.incarnation != slot_incarnation(word) &&
-        local.name == name) {
+    const LocalSlot action =
+        local_slot_action(word, local.worker != nullptr, local.incarnation, local.name, name);
+    if (action == LocalSlot::kLeaveOut) continue;
+    if (action == LocalSlot::kReuse) {
       // The same URL again in this slot: the worker still fits it.
       local.worker->hash = local.worker->s->hash;
       local.incarnation = slot_incarnation(word);
     }
-    if (local.worker == nullptr || local.incarnation != slot_incarnation(word)) {
+    if (action == LocalSlot::kMake) {
       // A member another process (or an earlier edit) put into this slot.
       auto* w = static_cast<proxy_worker*>(apr_pcalloc(pool, sizeof(proxy_worker)));
       w->s = member_shared(state, lb.first_member + i);
@@ -131,16 +132,9 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
 
 std::optional<std::uint32_t> find_member_slot(const LocalBalancer& lb, const SharedState& state,
                                               std::string_view name) {
-  // Compared as member_key: the spelling an operator typed ("HTTP://Host:80/")
-  // finds the member mod_proxy named "http://host".
-  const std::string want = member_key(name);
-  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
-    if (slot_state(slot_of(lb, state, i)) != SlotState::kActive) continue;
-    if (member_key(field(member_shared(state, lb.first_member + i)->name_ex)) == want) {
-      return lb.first_member + i;
-    }
-  }
-  return std::nullopt;
+  return find_active_member(state, lb.slots(), name, [&state](std::uint32_t slot) {
+    return field(member_shared(state, slot)->name_ex);
+  });
 }
 
 MemberSettings read_settings(const proxy_worker_shared& s) {
@@ -344,10 +338,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
   if (e.edits_balancer()) {
     BalancerSettings before = read_settings(*lb.main);
     write_balancer(*lb.main, counters, e);
-    for (const auto& c : diff(before, read_settings(*lb.main))) {
-      out.changes.push_back(c.field + " " + c.before + " -> " + c.after);
-      reset.method_changed = reset.method_changed || c.field == "lbmethod";
-    }
+    note_balancer_changes(before, read_settings(*lb.main), out.changes, reset);
   }
   if (member) {
     proxy_worker_shared* s = member_shared(state, *member);
@@ -366,10 +357,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       reset.member_was_in_service = usable() && !member_is_new;
       const bool served_before = in_service(status_ref(s).load()) && !member_is_new;
       write_member(*s, c, e);
-      for (const auto& change : diff(before, read_settings(*s, c), hc)) {
-        out.changes.push_back(member_change_line(name, change));
-        rebuild = rebuild || rebuilds_member_indexes(change);
-      }
+      rebuild = note_member_changes(name, before, read_settings(*s, c), hc, out.changes);
       reset.member_in_service = usable();
       note_edit(c, served_before, in_service(status_ref(s).load()), apr_time_now());
     }
