@@ -470,13 +470,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (fresh) {
-      for (const auto& lb : locals) {
-        for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
-          if (lb->configured[k]) {
-            write_own_settings(state->member(lb->first_member + k), *lb->configured[k]);
-          }
-        }
-      }
+      for (const auto& lb : locals) write_own_settings(*state, lb->first_member, lb->configured);
     }
     process_state().shared = state;
     process_state().parent_pid = getpid();

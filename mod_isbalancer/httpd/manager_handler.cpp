@@ -19,10 +19,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/health/slow_start.hpp"
 #include "core/manager/manager_model.hpp"
 #include "core/manager/origin.hpp"
 #include "core/manager/request.hpp"
+#include "core/manager/snapshot.hpp"
 #include "core/policy/selector.hpp"
 #include "core/shm/edit_lock.hpp"
 #include "core/text/json.hpp"
@@ -185,19 +185,15 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
     out.forcerecovery = b.s->forcerecovery != 0;
     out.max_attempts = b.s->max_attempts;
     out.timeout_us = b.s->timeout;
-    out.unavailable = bc.unavailable.load(std::memory_order_relaxed);
     out.nonce = std::string(field(b.s->nonce));
-    out.edits = bc.edits.load(std::memory_order_relaxed);
+    read_counters(bc, out);
     out.settings = read_settings(b);
     if (lb != nullptr) {
       out.persist = lb->persist;
       out.free_slots = free_member_slots(shared, lb->slots());
       out.differs = diff(lb->configured_balancer, out.settings);
-      for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
-        const std::uint64_t word = shared.member(lb->first_member + k).slot.load();
-        if (lb->configured[k] && slot_state(word) == SlotState::kRemoved) {
-          out.removed.emplace_back(field(member_shared(shared, lb->first_member + k)->name_ex));
-        }
+      for (std::uint32_t k : removed_configured(shared, lb->slots())) {
+        out.removed.emplace_back(field(member_shared(shared, lb->first_member + k)->name_ex));
       }
     }
     WorkerTable table(&b, shared);
@@ -211,13 +207,7 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.status = table.status(j);
       m.lbset = s->lbset;
       m.weight = s->lbfactor;
-      m.effective_weight = effective_weight(c, m.weight, snap.now_us);
-      m.in_service_since_us = c.in_service_since_us.load(std::memory_order_relaxed);
-      m.busy = c.busy.load(std::memory_order_relaxed);
-      m.elected = c.elected.load(std::memory_order_relaxed);
-      m.lbstatus = c.lbstatus.load(std::memory_order_relaxed);
-      m.sticky = c.sticky.load(std::memory_order_relaxed);
-      m.faults = c.faults.load(std::memory_order_relaxed);
+      read_counters(c, snap.now_us, m);
       m.retries = s->retries;
       m.bytes_sent = static_cast<std::uint64_t>(s->transferred);
       m.bytes_received = static_cast<std::uint64_t>(s->read);
@@ -226,18 +216,11 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.scheme = std::string(field(s->scheme));
       m.hostname = std::string(field(s->hostname_ex));
       m.port = s->port;
-      m.latency_ewma_us = c.latency_ewma_us.load(std::memory_order_relaxed);
-      m.latency_estimate_us = latency_estimate_us(c, snap.now_us);
-      m.latency_sum_us = c.latency_sum_us.load(std::memory_order_relaxed);
-      m.latency_count = c.latency_count.load(std::memory_order_relaxed);
       m.settings = read_settings(*s, c);
       if (lb != nullptr) {
-        const auto rel = static_cast<std::uint32_t>(s->index) - lb->first_member;
-        if (rel < lb->member_slots && lb->configured[rel]) {
-          m.differs = diff(*lb->configured[rel], m.settings, snap.health_checks);
-        } else {
-          m.added = true;
-        }
+        compare_with_configuration(m, lb->configured,
+                                   static_cast<std::uint32_t>(s->index) - lb->first_member,
+                                   snap.health_checks);
       }
       out.members.push_back(std::move(m));
     }

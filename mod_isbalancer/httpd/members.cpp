@@ -154,13 +154,7 @@ MemberSettings read_settings(const proxy_worker_shared& s) {
 }
 
 MemberSettings read_settings(const proxy_worker_shared& s, const MemberCounters& c) {
-  MemberSettings m = read_settings(s);
-  m.slowstart_s = c.slowstart_us.load(std::memory_order_relaxed) / 1'000'000;
-  return m;
-}
-
-void write_own_settings(MemberCounters& c, const MemberSettings& m) {
-  c.slowstart_us.store(m.slowstart_s * 1'000'000, std::memory_order_relaxed);
+  return with_own_settings(read_settings(s), c);
 }
 
 BalancerSettings read_settings(const proxy_balancer& b) {
@@ -195,7 +189,7 @@ void write_member(proxy_worker_shared& s, MemberCounters& c, const EditRequest& 
   }
   if (auto v = e.value(&M::hc_uri)) copy_field(s.hcuri, *v);
   if (auto v = e.value(&M::hc_expr)) copy_field(s.hcexpr, *v);
-  if (auto v = e.value(&M::slowstart_s)) c.slowstart_us.store(*v * 1'000'000);
+  write_own_settings(c, e);
   s.updated = apr_time_now();
 }
 

@@ -53,6 +53,28 @@ MemberSettings OwnSettings::applied(MemberSettings into) const {
   return into;
 }
 
+MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c) {
+  m.slowstart_s = c.slowstart_us.load(std::memory_order_relaxed) / 1'000'000;
+  return m;
+}
+
+void write_own_settings(MemberCounters& c, const MemberSettings& m) {
+  c.slowstart_us.store(m.slowstart_s * 1'000'000, std::memory_order_relaxed);
+}
+
+void write_own_settings(const SharedState& state, std::uint32_t first,
+                        std::span<const std::optional<MemberSettings>> configured) {
+  for (std::uint32_t k = 0; k < configured.size(); ++k) {
+    if (configured[k]) write_own_settings(state.member(first + k), *configured[k]);
+  }
+}
+
+void write_own_settings(MemberCounters& c, const EditRequest& e) {
+  if (auto v = e.value(&MemberSettings::slowstart_s)) {
+    c.slowstart_us.store(*v * 1'000'000, std::memory_order_relaxed);
+  }
+}
+
 std::string own_setting_names(SettingScope scope) {
   std::string out;
   append_names<MemberSettings>(out);

@@ -23,8 +23,11 @@
 #include <vector>
 
 #include "core/config/schema.hpp"
+#include "core/shm/shared_state.hpp"
 
 namespace isb {
+
+struct EditRequest;  // core/manager/manager_edit.hpp
 
 struct OwnSettings {
   MemberSettings member;
@@ -35,6 +38,18 @@ struct OwnSettings {
   // `into` with the member settings given here written over it.
   MemberSettings applied(MemberSettings into) const;
 };
+
+// Our member settings (the schema's Owner::kOurs fields) live in the member's
+// policy region of the shared segment, where every process reads them: the
+// slow-start window in µs. `m` with ours read from `c`; ours of `m` written to `c`.
+MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c);
+void write_own_settings(MemberCounters& c, const MemberSettings& m);
+// Each configured member's (slots from `first`; nullopt: a growth slot, left as
+// it is), as a fresh segment starts from them.
+void write_own_settings(const SharedState& state, std::uint32_t first,
+                        std::span<const std::optional<MemberSettings>> configured);
+// Those of ours that the edit `e` gives, written to `c`; the others stay.
+void write_own_settings(MemberCounters& c, const EditRequest& e);
 
 enum class SettingScope : std::uint8_t { kBalancer, kMember };
 
