@@ -92,12 +92,7 @@ std::optional<Refusal> check_host(request_rec* r) {
   const OriginPolicy policy = origin_policy(r, trusted);
   const HostNames names{exact, patterns, r->connection->local_ip ? r->connection->local_ip : "",
                         policy.trusted};
-  if (host_allowed(r->hostname, names)) return std::nullopt;
-  return Refusal{HTTP_FORBIDDEN, "Host",
-                 std::string("this page answers only to its virtual host's ServerName and "
-                             "ServerAlias names, localhost, the address it listens on, and the "
-                             "hosts of ISBalancerManagerTrustedOrigin; ") +
-                     r->hostname + " is none of them"};
+  return isb::check_host(r->hostname, names);
 }
 
 // CSRF defence in depth, before the nonce (core/manager/origin.hpp decides).
@@ -129,8 +124,7 @@ std::optional<Refusal> read_body(request_rec* r, std::string& body) {
     if (apr_strtoff(&len, cl, nullptr, 10) == APR_SUCCESS &&
         len > static_cast<apr_off_t>(kMaxEditBytes)) {
       r->connection->keepalive = AP_CONN_CLOSE;
-      return Refusal{HTTP_REQUEST_ENTITY_TOO_LARGE, "",
-                     "an edit carries at most " + std::to_string(kMaxEditBytes) + " bytes"};
+      return edit_too_large();
     }
   }
   if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
@@ -143,8 +137,7 @@ std::optional<Refusal> read_body(request_rec* r, std::string& body) {
     body.append(buf, static_cast<std::size_t>(n));
     if (body.size() > kMaxEditBytes) {
       r->connection->keepalive = AP_CONN_CLOSE;
-      return Refusal{HTTP_REQUEST_ENTITY_TOO_LARGE, "",
-                     "an edit carries at most " + std::to_string(kMaxEditBytes) + " bytes"};
+      return edit_too_large();
     }
   }
   if (n < 0) return Refusal{HTTP_BAD_REQUEST, "", "the request body cannot be read"};
@@ -247,26 +240,9 @@ int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
                 ap_escape_logitem(r->pool, why.field.c_str()), why.field.empty() ? "" : ": ",
                 ap_escape_logitem(r->pool, why.message.c_str()));
   r->status = why.status;
-  std::string body;
-  if (json) {
-    ap_set_content_type(r, "application/json");
-    JsonObject doc(body);
-    JsonObject error(doc.name("error"));
-    error.num("status", why.status).str("field", why.field).str("message", why.message);
-    error.close();
-    doc.close();
-    body += '\n';
-  } else {
-    ap_set_content_type(r, "text/html; charset=utf-8");
-    apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'");
-    body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-           std::to_string(why.status) + "</title></head><body><h1>" +
-           (why.applied ? "Applied, not saved" : "Not changed") + "</h1><p>" +
-           (why.field.empty() ? "" : "<code>" + escape_html(why.field) + "</code>: ") +
-           escape_html(why.message) + "</p><p><a href=\"" + escape_html(r->uri ? r->uri : "") +
-           "\">Back to the balancer manager</a></p></body></html>\n";
-  }
-  send(r, body);
+  ap_set_content_type(r, content_type(json ? Format::kJson : Format::kHtml).data());
+  if (!json) apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'");
+  send(r, refusal_body(why, json, r->uri ? r->uri : ""));
   return OK;
 }
 
@@ -274,17 +250,15 @@ int show(request_rec* r, const SharedState& shared, const View& view, std::strin
   ManagerSnapshot snap = take_snapshot(r, shared);
   snap.notice = std::move(notice);
   std::string body;
+  ap_set_content_type(r, content_type(view.format).data());
   switch (view.format) {
     case Format::kJson:
-      ap_set_content_type(r, "application/json");
       body = render_json(snap);
       break;
     case Format::kPrometheus:
-      ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
       body = render_prometheus(snap);
       break;
     case Format::kXml:
-      ap_set_content_type(r, "text/xml; charset=utf-8");
       body = render_xml(snap);
       break;
     case Format::kHtml: {
@@ -294,7 +268,6 @@ int show(request_rec* r, const SharedState& shared, const View& view, std::strin
       snap.selected_balancer = view.balancer;
       snap.selected_member = view.member;
       snap.script_nonce = random_hex(16);
-      ap_set_content_type(r, "text/html; charset=utf-8");
       apr_table_set(r->headers_out, "Content-Security-Policy",
                     content_security_policy(snap.script_nonce).c_str());
       body = render_html(snap);
@@ -368,8 +341,7 @@ int edit(request_rec* r, const SharedState& shared) {
       return refuse(r, *out.refused, json, ISB_LOGNO(00029));
     }
     keep_in_step(*lb, shared, process_state().child_pool);
-    std::string changes;
-    for (const auto& c : out.changes) changes += (changes.empty() ? "" : "; ") + c;
+    const std::string changes = changes_text(out.changes);
     if (!out.changes.empty()) {
       ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                     ISB_LOGNO(00028) "balancer-manager edit by %s (user %s) of %s: %s",
@@ -388,7 +360,7 @@ int edit(request_rec* r, const SharedState& shared) {
     }
     if (json) {
       const std::string reply = edit_reply_json(lb->main->s->name, out.changes);
-      ap_set_content_type(r, "application/json");
+      ap_set_content_type(r, content_type(Format::kJson).data());
       send(r, reply);
       return OK;
     }
