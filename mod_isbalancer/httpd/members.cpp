@@ -10,6 +10,7 @@
 #include "core/manager/apply.hpp"
 #include "core/persist/runtime_edits.hpp"
 #include "core/policy/selector.hpp"
+#include "core/routing/balancer_url.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
 #include "worker_table.hpp"
@@ -48,13 +49,6 @@ const proxy_hcmethods_t* find_hc_method(std::string_view name) {
     }
   }
   return nullptr;
-}
-
-// Whether `b` is balancer://`name` (mod_proxy lower-cases names; any case matches).
-bool is_named(const proxy_balancer& b, std::string_view name) {
-  std::string_view have = field(b.s->name);
-  have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
-  return have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0;
 }
 
 // The slot word of a member slot, relative index i.
@@ -196,14 +190,9 @@ void write_member(proxy_worker_shared& s, MemberCounters& c, const EditRequest& 
 void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditRequest& e) {
   using B = BalancerSettings;
   proxy_balancer_shared* s = b.s;
-  if (auto v = e.value(&B::lbmethod)) {
-    auto names = selector_names();
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == *v) {
-        copy_field(s->lbpname, names[i]);
-        counters.selector.store(static_cast<std::uint32_t>(i + 1), std::memory_order_release);
-      }
-    }
+  if (auto v = e.value(&B::lbmethod); v && selector_number(*v) != 0) {
+    copy_field(s->lbpname, *v);
+    counters.selector.store(selector_number(*v), std::memory_order_release);
   }
   if (auto v = e.value(&B::timeout_s)) s->timeout = apr_time_from_sec(*v);
   if (auto v = e.value(&B::max_attempts)) {
@@ -280,7 +269,7 @@ void observe_service(const SharedState& state, std::int64_t now) {
 LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name) {
   auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
   for (int i = 0; i < conf->balancers->nelts; ++i) {
-    if (is_named(bs[i], name)) return local_balancer(&bs[i]);
+    if (names_balancer(field(bs[i].s->name), name)) return local_balancer(&bs[i]);
   }
   return nullptr;
 }
