@@ -4,8 +4,12 @@
 
 #include <array>
 #include <cstring>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/routing/balancer_url.hpp"
+#include "core/text/member_url.hpp"
 #include "log_ids.hpp"
 #include "proxy_api.hpp"
 
@@ -17,20 +21,12 @@ int canon_handler(request_rec* r, char* url) noexcept;  // request_path.hpp
 
 namespace {
 
-// Canon handlers of stock modules that return DECLINED for http: and https: URLs
-// (each checks its own scheme first; mod_proxy_wstunnel may log "canon fallback"
-// at trace5 before it declines, hence the log-level check below).
-constexpr std::array<std::string_view, 8> kDeclinesHttp = {
-    "mod_proxy_ajp.c", "mod_proxy_fcgi.c",  "mod_proxy_scgi.c",   "mod_proxy_uwsgi.c",
-    "mod_proxy_ftp.c", "mod_proxy_http2.c", "mod_proxy_fdpass.c", "mod_proxy_wstunnel.c",
-};
-
 struct Plan {
   bool enabled = false;
   // mod_proxy_http and the modules whose handlers run before it for an http(s)
   // URL: if a request logs any of them at trace1 or more, the real chain runs, so
   // that their trace lines are written as before.
-  std::array<int, kDeclinesHttp.size() + 1> traced{};
+  std::array<int, 9> traced{};  // module_index; core/text/member_url.hpp says which
   std::size_t n_traced = 0;
 };
 
@@ -43,20 +39,6 @@ bool traced(const request_rec* r) noexcept {
   return false;
 }
 
-// proxy_http_canon's scheme test: "http:", "https:" in any case (it also takes
-// ws: and wss:, which mod_proxy_wstunnel may claim first: those keep the chain).
-std::string_view http_scheme(const char* url, std::size_t& skip) noexcept {
-  if (strncasecmp(url, "http:", 5) == 0) {
-    skip = 5;
-    return "http";
-  }
-  if (strncasecmp(url, "https:", 6) == 0) {
-    skip = 6;
-    return "https";
-  }
-  return {};
-}
-
 }  // namespace
 
 void plan_member_canon(server_rec* s) noexcept {
@@ -64,34 +46,27 @@ void plan_member_canon(server_rec* s) noexcept {
   const ProxyApi& api = proxy_api();
   module* http = ap_find_linked_module("mod_proxy_http.c");
   apr_array_header_t* hooks = api.get_canon_handler ? api.get_canon_handler() : nullptr;
-  const char* why = nullptr;
-  if (http == nullptr) {
-    why = "mod_proxy_http is not loaded";
-  } else if (api.canonenc_ex == nullptr || hooks == nullptr) {
-    why = "mod_proxy lacks ap_proxy_canonenc_ex or proxy_hook_get_canon_handler";
-  } else {
-    const auto* links = reinterpret_cast<const proxy_LINK_canon_handler_t*>(hooks->elts);
-    why = "mod_proxy_http has no canon handler";
-    for (int i = 0; i < hooks->nelts; ++i) {
-      if (links[i].pFunc == &canon_handler) continue;  // ours: balancer: URLs only
-      const std::string_view name = links[i].szName ? links[i].szName : "";
-      if (name == "mod_proxy_http.c") {
-        g_plan.traced[g_plan.n_traced++] = http->module_index;
-        g_plan.enabled = true;
-        why = nullptr;
-        break;
-      }
-      bool known = false;
-      for (std::string_view k : kDeclinesHttp) known |= name == k;
-      module* m = known ? ap_find_linked_module(links[i].szName) : nullptr;
-      if (m == nullptr || g_plan.n_traced + 1 >= g_plan.traced.size()) {
-        why = "another module's canon handler runs before mod_proxy_http's";
-        break;
-      }
-      g_plan.traced[g_plan.n_traced++] = m->module_index;
+  // The canon hook chain as it runs, ours (balancer: URLs only) left out.
+  CanonPlan plan;
+  try {
+    std::vector<CanonHandler> chain;
+    const auto* links =
+        hooks ? reinterpret_cast<const proxy_LINK_canon_handler_t*>(hooks->elts) : nullptr;
+    for (int i = 0; links != nullptr && i < hooks->nelts; ++i) {
+      if (links[i].pFunc == &canon_handler) continue;
+      const char* name = links[i].szName ? links[i].szName : "";
+      chain.push_back({name, ap_find_linked_module(name) != nullptr});
     }
+    plan = plan_canon(http != nullptr, api.canonenc_ex != nullptr && hooks != nullptr, chain);
+  } catch (...) {
+    plan = CanonPlan{false, {}, "out of memory"};
   }
-  if (!g_plan.enabled) g_plan.n_traced = 0;
+  for (std::string_view name : plan.traced) {
+    if (g_plan.n_traced == g_plan.traced.size()) break;
+    g_plan.traced[g_plan.n_traced++] = ap_find_linked_module(name.data())->module_index;
+  }
+  g_plan.enabled = plan.direct;
+  const char* why = plan.why.empty() ? nullptr : plan.why.data();
   ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                ISB_LOGNO(00041) "member URLs are canonicalised %s%s%s",
                g_plan.enabled ? "directly, as mod_proxy_http's canon handler would"
@@ -110,18 +85,18 @@ const MemberUrl* make_member_url(const proxy_worker* worker, apr_pool_t* pool) n
   // As proxy_http_canon: ap_proxy_canon_netloc on "//host:port[/...]".
   char* rest = apr_pstrdup(pool, m->name + skip);
   char* host = nullptr;
-  apr_port_t port = scheme == "https" ? DEFAULT_HTTPS_PORT : DEFAULT_HTTP_PORT;
-  const apr_port_t def_port = port;
+  auto port = static_cast<apr_port_t>(default_port(scheme));
   if (proxy_api().canon_netloc(pool, &rest, nullptr, nullptr, &host, &port) != nullptr) return m;
+  try {
+    const std::string prefix = canon_prefix(scheme, host, port);
+    m->prefix = apr_pstrmemdup(pool, prefix.data(), prefix.size());
+    m->prefix_len = prefix.size();
+  } catch (...) {
+    return m;  // no memory: this member keeps mod_proxy's hook chain
+  }
   m->has_path = std::strchr(m->name + skip + 2, '/') != nullptr;
   m->path = rest;
   m->path_len = std::strlen(rest);
-  char sport[7] = "";
-  if (port != def_port) apr_snprintf(sport, sizeof(sport), ":%d", port);
-  const bool ipv6 = std::strchr(host, ':') != nullptr;
-  m->prefix = apr_pstrcat(pool, scheme.data(), "://", ipv6 ? "[" : "", host, ipv6 ? "]" : "", sport,
-                          "/", nullptr);
-  m->prefix_len = std::strlen(m->prefix);
   return m;
 }
 
@@ -195,24 +170,10 @@ bool canon_member_url(request_rec* r, const proxy_worker* worker, const MemberUr
 }
 
 bool balancer_url_is_canonical(const request_rec* r, const char* url) noexcept {
-  // ap_proxy_canon_netloc leaves a host of [a-z0-9._-] with at least one
-  // non-digit as it is (no user, no port, nothing to lower-case; an all-digit
-  // host would be taken for a port and refused), and the result is
-  // "balancer://" host "/" rest: the input itself when it has that '/'.
-  constexpr std::string_view kPrefix = BALANCER_PREFIX;
-  if (std::strncmp(url, kPrefix.data(), kPrefix.size()) != 0) return false;
-  const char* h = url + kPrefix.size();
-  bool non_digit = false;
-  for (; *h != '/'; ++h) {
-    const char c = *h;
-    if ((c >= 'a' && c <= 'z') || c == '.' || c == '-' || c == '_') {
-      non_digit = true;
-    } else if (c < '0' || c > '9') {
-      return false;  // includes the end of the string: no '/'
-    }
-  }
-  return non_digit && r->filename != nullptr && std::strncmp(r->filename, "proxy:", 6) == 0 &&
-         std::strcmp(r->filename + 6, url) == 0;
+  // ap_proxy_canon_netloc leaves such a URL as it is (core/routing/balancer_url.hpp),
+  // and the result is "balancer://" host "/" rest: the input itself.
+  return balancer_host_is_canonical(url) && r->filename != nullptr &&
+         std::strncmp(r->filename, "proxy:", 6) == 0 && std::strcmp(r->filename + 6, url) == 0;
 }
 
 }  // namespace isb::httpd

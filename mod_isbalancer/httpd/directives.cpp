@@ -1,12 +1,9 @@
 #include "directives.hpp"
 
-#include <strings.h>
-
-#include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "core/config/own_settings.hpp"
+#include "core/config/placement.hpp"
 #include "core/manager/manager_edit.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
@@ -28,19 +25,20 @@ ManagerDirConfig* config_of(void* c) {
   return static_cast<ManagerDirConfig*>(c);
 }
 
-// The manager is a handler of a <Location> (or <Directory>, or a whole host);
-// in a <Proxy> section these would be accepted and never read.
-const char* misplaced(cmd_parms* cmd) {
-  for (const ap_directive_t* d = cmd->directive ? cmd->directive->parent : nullptr; d != nullptr;
-       d = d->parent) {
-    if (strncasecmp(d->directive, "<Proxy", 6) == 0) {
-      return apr_psprintf(cmd->pool,
-                          "%s belongs with SetHandler balancer-manager (in its <Location>, or "
-                          "for the server or virtual host), not in <Proxy %s>",
-                          cmd->cmd->name, cmd->path ? cmd->path : "");
+// core/config/placement.hpp decides from the enclosing sections' names.
+const char* misplaced(cmd_parms* cmd) noexcept {
+  try {
+    std::vector<std::string_view> sections;
+    for (const ap_directive_t* d = cmd->directive ? cmd->directive->parent : nullptr; d != nullptr;
+         d = d->parent) {
+      sections.emplace_back(d->directive);
     }
+    const auto why =
+        misplaced_manager_directive(cmd->cmd->name, sections, cmd->path ? cmd->path : "");
+    return why ? apr_pstrdup(cmd->pool, why->c_str()) : nullptr;
+  } catch (...) {
+    return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
   }
-  return nullptr;
 }
 
 const char* add_trusted_origin(cmd_parms* cmd, void* c, const char* arg) noexcept {
@@ -87,62 +85,27 @@ std::span<const OwnSettingsLine> own_lines_of(const server_rec* s) {
           static_cast<std::size_t>(conf->own_lines->nelts)};
 }
 
-bool is_balancer_url(const char* word) {
-  return word != nullptr && strncasecmp(word, "balancer://", 11) == 0 && word[11] != '\0';
-}
-
-// ISBalancerSet and ISBalancerMemberSet (cmd->info says which): the balancer from
-// the enclosing <Proxy balancer://...> or the first word, then for a member its
-// URL, then key=value words, all checked now so that httpd names the line.
+// ISBalancerSet and ISBalancerMemberSet (cmd->info says which): the words read
+// by core/config/own_settings.hpp, all checked now so that httpd names the line.
 const char* set_own_settings(cmd_parms* cmd, void*, const char* args) noexcept {
   const auto scope = cmd->info != nullptr ? SettingScope::kMember : SettingScope::kBalancer;
   const char* name = cmd->cmd->name;
   try {
-    std::vector<const char*> words;
+    std::vector<std::string_view> words;
     while (*args != '\0') {
       const char* w = ap_getword_conf(cmd->pool, &args);
-      if (*w != '\0') words.push_back(w);
+      if (*w != '\0') words.emplace_back(w);
     }
-    std::size_t next = 0;
-    const char* balancer = nullptr;
-    if (cmd->path != nullptr) {
-      if (!is_balancer_url(cmd->path)) {
-        return apr_psprintf(cmd->pool,
-                            "%s belongs in a <Proxy balancer://...> section or at server or "
-                            "virtual-host level, not in <%s>",
-                            name, cmd->path);
-      }
-      balancer = cmd->path;
-    } else if (next < words.size() && is_balancer_url(words[next])) {
-      balancer = words[next++];
-    } else {
-      return apr_psprintf(cmd->pool,
-                          "%s outside <Proxy balancer://...> names its balancer first: %s "
-                          "balancer://NAME %s",
-                          name, name,
-                          scope == SettingScope::kMember ? "MEMBER-URL key=value" : "key=value");
-    }
-    const char* member = nullptr;
-    if (scope == SettingScope::kMember) {
-      if (next == words.size() || std::strstr(words[next], "://") == nullptr) {
-        return apr_psprintf(cmd->pool,
-                            "%s: give the member's URL as its BalancerMember line has it, then "
-                            "key=value, e.g. %s https://node1:9443 slowstart=60",
-                            name, name);
-      }
-      member = words[next++];
-    }
-    std::vector<std::string_view> settings(words.begin() + static_cast<std::ptrdiff_t>(next),
-                                           words.end());
-    auto* parsed = new OwnSettings();
+    auto* line = new OwnLine();
     apr_pool_cleanup_register(
-        cmd->pool, parsed,
+        cmd->pool, line,
         [](void* p) -> apr_status_t {
-          delete static_cast<OwnSettings*>(p);
+          delete static_cast<OwnLine*>(p);
           return APR_SUCCESS;
         },
         apr_pool_cleanup_null);
-    if (auto err = parse_own_settings(name, scope, settings, *parsed)) {
+    const auto section = cmd->path ? std::optional<std::string_view>(cmd->path) : std::nullopt;
+    if (auto err = parse_own_line(name, scope, section, words, *line)) {
       return apr_pstrdup(cmd->pool, err->c_str());
     }
     ServerConfig* conf = server_config_of(cmd->server);
@@ -150,7 +113,11 @@ const char* set_own_settings(cmd_parms* cmd, void*, const char* args) noexcept {
       conf->own_lines = apr_array_make(cmd->pool, 4, sizeof(OwnSettingsLine));
     }
     *static_cast<OwnSettingsLine*>(apr_array_push(conf->own_lines)) = OwnSettingsLine{
-        apr_pstrdup(cmd->pool, balancer), member ? apr_pstrdup(cmd->pool, member) : "", parsed,
+        apr_pstrmemdup(cmd->pool, line->balancer.data(), line->balancer.size()),
+        // apr_pstrmemdup gives nullptr for an empty view's nullptr: "" instead.
+        line->member.empty() ? ""
+                             : apr_pstrmemdup(cmd->pool, line->member.data(), line->member.size()),
+        &line->settings,
         apr_psprintf(cmd->pool, "%s:%d", cmd->directive ? cmd->directive->filename : "?",
                      cmd->directive ? cmd->directive->line_num : 0),
         cmd->server};
@@ -191,34 +158,35 @@ int check_config(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptem
     module* proxy = ap_find_linked_module("mod_proxy.c");
     if (lines.empty() || proxy == nullptr) return OK;
     // mod_proxy's balancers as post_config will see them: each once, in the first
-    // server that lists it (virtual hosts list the main server's too).
-    struct Defined {
+    // server that lists it (core/config/placement.hpp).
+    struct Listing {
       const proxy_balancer* balancer;
       server_rec* server;
-      std::vector<std::optional<MemberSettings>> configured;
-      std::vector<std::string> urls;
-      OwnSettings defaults;
     };
-    std::vector<Defined> defined;
+    std::vector<Listing> listed;
+    std::vector<const void*> identities;
     for (server_rec* s = main_server; s != nullptr; s = s->next) {
       auto* conf = static_cast<proxy_server_conf*>(ap_get_module_config(s->module_config, proxy));
       auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
       for (int i = 0; i < conf->balancers->nelts; ++i) {
-        const bool seen = std::any_of(defined.begin(), defined.end(),
-                                      [&](const Defined& d) { return d.balancer->s == bs[i].s; });
-        if (seen) continue;
-        Defined& d = defined.emplace_back(Defined{&bs[i], s, {}, {}, {}});
-        auto** ws = reinterpret_cast<proxy_worker**>(bs[i].workers->elts);
-        for (int j = 0; j < bs[i].workers->nelts; ++j) {
-          d.configured.emplace_back(MemberSettings{});
-          d.urls.emplace_back(field(ws[j]->s->name_ex));
-        }
+        listed.push_back({&bs[i], s});
+        identities.push_back(bs[i].s);
       }
     }
+    const std::vector<std::size_t> first = first_listings(identities);
+    std::vector<std::vector<std::optional<MemberSettings>>> configured(first.size());
+    std::vector<std::vector<std::string>> urls(first.size());
+    std::vector<OwnSettings> defaults(first.size());
     std::vector<ConfiguredBalancer> balancers;
-    for (Defined& d : defined) {
+    for (std::size_t k = 0; k < first.size(); ++k) {
+      const Listing& at = listed[first[k]];
+      auto** ws = reinterpret_cast<proxy_worker**>(at.balancer->workers->elts);
+      for (int j = 0; j < at.balancer->workers->nelts; ++j) {
+        configured[k].emplace_back(MemberSettings{});
+        urls[k].emplace_back(field(ws[j]->s->name_ex));
+      }
       balancers.push_back(
-          {field(d.balancer->s->name), d.server, d.configured, d.urls, &d.defaults});
+          {field(at.balancer->s->name), at.server, configured[k], urls[k], &defaults[k]});
     }
     if (auto wrong = apply_own_lines(lines, balancers)) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, ISB_LOGNO(00048) "%s", wrong->c_str());

@@ -315,8 +315,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
     for (const auto& e : inv.balancers) {
       const proxy_balancer* b = config.where[e.listing].balancer;
       if (!is_our_lbmethod(b->lbmethod)) {
-        std::string names;
-        for (auto name : selector_names()) names.append(names.empty() ? "" : ", ").append(name);
+        const std::string names = selector_list();
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      ISB_LOGNO(00009) "%s: lbmethod '%s' is not provided by mod_isbalancer; use "
                                       "one of %s",
@@ -470,13 +469,7 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (fresh) {
-      for (const auto& lb : locals) {
-        for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
-          if (lb->configured[k]) {
-            write_own_settings(state->member(lb->first_member + k), *lb->configured[k]);
-          }
-        }
-      }
+      for (const auto& lb : locals) write_own_settings(*state, lb->first_member, lb->configured);
     }
     process_state().shared = state;
     process_state().parent_pid = getpid();

@@ -19,10 +19,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/health/slow_start.hpp"
 #include "core/manager/manager_model.hpp"
 #include "core/manager/origin.hpp"
 #include "core/manager/request.hpp"
+#include "core/manager/snapshot.hpp"
 #include "core/policy/selector.hpp"
 #include "core/shm/edit_lock.hpp"
 #include "core/text/json.hpp"
@@ -92,12 +92,7 @@ std::optional<Refusal> check_host(request_rec* r) {
   const OriginPolicy policy = origin_policy(r, trusted);
   const HostNames names{exact, patterns, r->connection->local_ip ? r->connection->local_ip : "",
                         policy.trusted};
-  if (host_allowed(r->hostname, names)) return std::nullopt;
-  return Refusal{HTTP_FORBIDDEN, "Host",
-                 std::string("this page answers only to its virtual host's ServerName and "
-                             "ServerAlias names, localhost, the address it listens on, and the "
-                             "hosts of ISBalancerManagerTrustedOrigin; ") +
-                     r->hostname + " is none of them"};
+  return isb::check_host(r->hostname, names);
 }
 
 // CSRF defence in depth, before the nonce (core/manager/origin.hpp decides).
@@ -129,8 +124,7 @@ std::optional<Refusal> read_body(request_rec* r, std::string& body) {
     if (apr_strtoff(&len, cl, nullptr, 10) == APR_SUCCESS &&
         len > static_cast<apr_off_t>(kMaxEditBytes)) {
       r->connection->keepalive = AP_CONN_CLOSE;
-      return Refusal{HTTP_REQUEST_ENTITY_TOO_LARGE, "",
-                     "an edit carries at most " + std::to_string(kMaxEditBytes) + " bytes"};
+      return edit_too_large();
     }
   }
   if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) {
@@ -143,8 +137,7 @@ std::optional<Refusal> read_body(request_rec* r, std::string& body) {
     body.append(buf, static_cast<std::size_t>(n));
     if (body.size() > kMaxEditBytes) {
       r->connection->keepalive = AP_CONN_CLOSE;
-      return Refusal{HTTP_REQUEST_ENTITY_TOO_LARGE, "",
-                     "an edit carries at most " + std::to_string(kMaxEditBytes) + " bytes"};
+      return edit_too_large();
     }
   }
   if (n < 0) return Refusal{HTTP_BAD_REQUEST, "", "the request body cannot be read"};
@@ -185,19 +178,15 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
     out.forcerecovery = b.s->forcerecovery != 0;
     out.max_attempts = b.s->max_attempts;
     out.timeout_us = b.s->timeout;
-    out.unavailable = bc.unavailable.load(std::memory_order_relaxed);
     out.nonce = std::string(field(b.s->nonce));
-    out.edits = bc.edits.load(std::memory_order_relaxed);
+    read_counters(bc, out);
     out.settings = read_settings(b);
     if (lb != nullptr) {
       out.persist = lb->persist;
       out.free_slots = free_member_slots(shared, lb->slots());
       out.differs = diff(lb->configured_balancer, out.settings);
-      for (std::uint32_t k = 0; k < lb->member_slots; ++k) {
-        const std::uint64_t word = shared.member(lb->first_member + k).slot.load();
-        if (lb->configured[k] && slot_state(word) == SlotState::kRemoved) {
-          out.removed.emplace_back(field(member_shared(shared, lb->first_member + k)->name_ex));
-        }
+      for (std::uint32_t k : removed_configured(shared, lb->slots())) {
+        out.removed.emplace_back(field(member_shared(shared, lb->first_member + k)->name_ex));
       }
     }
     WorkerTable table(&b, shared);
@@ -211,13 +200,7 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.status = table.status(j);
       m.lbset = s->lbset;
       m.weight = s->lbfactor;
-      m.effective_weight = effective_weight(c, m.weight, snap.now_us);
-      m.in_service_since_us = c.in_service_since_us.load(std::memory_order_relaxed);
-      m.busy = c.busy.load(std::memory_order_relaxed);
-      m.elected = c.elected.load(std::memory_order_relaxed);
-      m.lbstatus = c.lbstatus.load(std::memory_order_relaxed);
-      m.sticky = c.sticky.load(std::memory_order_relaxed);
-      m.faults = c.faults.load(std::memory_order_relaxed);
+      read_counters(c, snap.now_us, m);
       m.retries = s->retries;
       m.bytes_sent = static_cast<std::uint64_t>(s->transferred);
       m.bytes_received = static_cast<std::uint64_t>(s->read);
@@ -226,18 +209,11 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
       m.scheme = std::string(field(s->scheme));
       m.hostname = std::string(field(s->hostname_ex));
       m.port = s->port;
-      m.latency_ewma_us = c.latency_ewma_us.load(std::memory_order_relaxed);
-      m.latency_estimate_us = latency_estimate_us(c, snap.now_us);
-      m.latency_sum_us = c.latency_sum_us.load(std::memory_order_relaxed);
-      m.latency_count = c.latency_count.load(std::memory_order_relaxed);
       m.settings = read_settings(*s, c);
       if (lb != nullptr) {
-        const auto rel = static_cast<std::uint32_t>(s->index) - lb->first_member;
-        if (rel < lb->member_slots && lb->configured[rel]) {
-          m.differs = diff(*lb->configured[rel], m.settings, snap.health_checks);
-        } else {
-          m.added = true;
-        }
+        compare_with_configuration(m, lb->configured,
+                                   static_cast<std::uint32_t>(s->index) - lb->first_member,
+                                   snap.health_checks);
       }
       out.members.push_back(std::move(m));
     }
@@ -264,26 +240,9 @@ int refuse(request_rec* r, const Refusal& why, bool json, const char* log_id) {
                 ap_escape_logitem(r->pool, why.field.c_str()), why.field.empty() ? "" : ": ",
                 ap_escape_logitem(r->pool, why.message.c_str()));
   r->status = why.status;
-  std::string body;
-  if (json) {
-    ap_set_content_type(r, "application/json");
-    JsonObject doc(body);
-    JsonObject error(doc.name("error"));
-    error.num("status", why.status).str("field", why.field).str("message", why.message);
-    error.close();
-    doc.close();
-    body += '\n';
-  } else {
-    ap_set_content_type(r, "text/html; charset=utf-8");
-    apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'");
-    body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-           std::to_string(why.status) + "</title></head><body><h1>" +
-           (why.applied ? "Applied, not saved" : "Not changed") + "</h1><p>" +
-           (why.field.empty() ? "" : "<code>" + escape_html(why.field) + "</code>: ") +
-           escape_html(why.message) + "</p><p><a href=\"" + escape_html(r->uri ? r->uri : "") +
-           "\">Back to the balancer manager</a></p></body></html>\n";
-  }
-  send(r, body);
+  ap_set_content_type(r, content_type(json ? Format::kJson : Format::kHtml).data());
+  if (!json) apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'");
+  send(r, refusal_body(why, json, r->uri ? r->uri : ""));
   return OK;
 }
 
@@ -291,17 +250,15 @@ int show(request_rec* r, const SharedState& shared, const View& view, std::strin
   ManagerSnapshot snap = take_snapshot(r, shared);
   snap.notice = std::move(notice);
   std::string body;
+  ap_set_content_type(r, content_type(view.format).data());
   switch (view.format) {
     case Format::kJson:
-      ap_set_content_type(r, "application/json");
       body = render_json(snap);
       break;
     case Format::kPrometheus:
-      ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
       body = render_prometheus(snap);
       break;
     case Format::kXml:
-      ap_set_content_type(r, "text/xml; charset=utf-8");
       body = render_xml(snap);
       break;
     case Format::kHtml: {
@@ -311,7 +268,6 @@ int show(request_rec* r, const SharedState& shared, const View& view, std::strin
       snap.selected_balancer = view.balancer;
       snap.selected_member = view.member;
       snap.script_nonce = random_hex(16);
-      ap_set_content_type(r, "text/html; charset=utf-8");
       apr_table_set(r->headers_out, "Content-Security-Policy",
                     content_security_policy(snap.script_nonce).c_str());
       body = render_html(snap);
@@ -385,8 +341,7 @@ int edit(request_rec* r, const SharedState& shared) {
       return refuse(r, *out.refused, json, ISB_LOGNO(00029));
     }
     keep_in_step(*lb, shared, process_state().child_pool);
-    std::string changes;
-    for (const auto& c : out.changes) changes += (changes.empty() ? "" : "; ") + c;
+    const std::string changes = changes_text(out.changes);
     if (!out.changes.empty()) {
       ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                     ISB_LOGNO(00028) "balancer-manager edit by %s (user %s) of %s: %s",
@@ -405,7 +360,7 @@ int edit(request_rec* r, const SharedState& shared) {
     }
     if (json) {
       const std::string reply = edit_reply_json(lb->main->s->name, out.changes);
-      ap_set_content_type(r, "application/json");
+      ap_set_content_type(r, content_type(Format::kJson).data());
       send(r, reply);
       return OK;
     }

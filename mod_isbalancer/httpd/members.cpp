@@ -10,6 +10,7 @@
 #include "core/manager/apply.hpp"
 #include "core/persist/runtime_edits.hpp"
 #include "core/policy/selector.hpp"
+#include "core/routing/balancer_url.hpp"
 #include "process_state.hpp"
 #include "proxy_api.hpp"
 #include "worker_table.hpp"
@@ -50,13 +51,6 @@ const proxy_hcmethods_t* find_hc_method(std::string_view name) {
   return nullptr;
 }
 
-// Whether `b` is balancer://`name` (mod_proxy lower-cases names; any case matches).
-bool is_named(const proxy_balancer& b, std::string_view name) {
-  std::string_view have = field(b.s->name);
-  have.remove_prefix(sizeof(BALANCER_PREFIX) - 1);
-  return have.size() == name.size() && strncasecmp(have.data(), name.data(), name.size()) == 0;
-}
-
 // The slot word of a member slot, relative index i.
 std::uint64_t slot_of(const LocalBalancer& lb, const SharedState& state, std::uint32_t i) {
   return state.member(lb.first_member + i).slot.load(std::memory_order_acquire);
@@ -86,16 +80,17 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
       pool, static_cast<int>(lb.member_slots > 0 ? lb.member_slots : 1), sizeof(proxy_worker*));
   for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
     const std::uint64_t word = slot_of(lb, state, i);
-    if (slot_state(word) != SlotState::kActive) continue;
     LocalMember& local = lb.members[i];
     const std::string_view name = field(member_shared(state, lb.first_member + i)->name_ex);
-    if (local.worker != nullptr && local.incarnation != slot_incarnation(word) &&
-        local.name == name) {
+    const LocalSlot action =
+        local_slot_action(word, local.worker != nullptr, local.incarnation, local.name, name);
+    if (action == LocalSlot::kLeaveOut) continue;
+    if (action == LocalSlot::kReuse) {
       // The same URL again in this slot: the worker still fits it.
       local.worker->hash = local.worker->s->hash;
       local.incarnation = slot_incarnation(word);
     }
-    if (local.worker == nullptr || local.incarnation != slot_incarnation(word)) {
+    if (action == LocalSlot::kMake) {
       // A member another process (or an earlier edit) put into this slot.
       auto* w = static_cast<proxy_worker*>(apr_pcalloc(pool, sizeof(proxy_worker)));
       w->s = member_shared(state, lb.first_member + i);
@@ -131,16 +126,9 @@ void sync_members(LocalBalancer& lb, const SharedState& state, apr_pool_t* pool,
 
 std::optional<std::uint32_t> find_member_slot(const LocalBalancer& lb, const SharedState& state,
                                               std::string_view name) {
-  // Compared as member_key: the spelling an operator typed ("HTTP://Host:80/")
-  // finds the member mod_proxy named "http://host".
-  const std::string want = member_key(name);
-  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
-    if (slot_state(slot_of(lb, state, i)) != SlotState::kActive) continue;
-    if (member_key(field(member_shared(state, lb.first_member + i)->name_ex)) == want) {
-      return lb.first_member + i;
-    }
-  }
-  return std::nullopt;
+  return find_active_member(state, lb.slots(), name, [&state](std::uint32_t slot) {
+    return field(member_shared(state, slot)->name_ex);
+  });
 }
 
 MemberSettings read_settings(const proxy_worker_shared& s) {
@@ -160,13 +148,7 @@ MemberSettings read_settings(const proxy_worker_shared& s) {
 }
 
 MemberSettings read_settings(const proxy_worker_shared& s, const MemberCounters& c) {
-  MemberSettings m = read_settings(s);
-  m.slowstart_s = c.slowstart_us.load(std::memory_order_relaxed) / 1'000'000;
-  return m;
-}
-
-void write_own_settings(MemberCounters& c, const MemberSettings& m) {
-  c.slowstart_us.store(m.slowstart_s * 1'000'000, std::memory_order_relaxed);
+  return with_own_settings(read_settings(s), c);
 }
 
 BalancerSettings read_settings(const proxy_balancer& b) {
@@ -201,21 +183,16 @@ void write_member(proxy_worker_shared& s, MemberCounters& c, const EditRequest& 
   }
   if (auto v = e.value(&M::hc_uri)) copy_field(s.hcuri, *v);
   if (auto v = e.value(&M::hc_expr)) copy_field(s.hcexpr, *v);
-  if (auto v = e.value(&M::slowstart_s)) c.slowstart_us.store(*v * 1'000'000);
+  write_own_settings(c, e);
   s.updated = apr_time_now();
 }
 
 void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditRequest& e) {
   using B = BalancerSettings;
   proxy_balancer_shared* s = b.s;
-  if (auto v = e.value(&B::lbmethod)) {
-    auto names = selector_names();
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == *v) {
-        copy_field(s->lbpname, names[i]);
-        counters.selector.store(static_cast<std::uint32_t>(i + 1), std::memory_order_release);
-      }
-    }
+  if (auto v = e.value(&B::lbmethod); v && selector_number(*v) != 0) {
+    copy_field(s->lbpname, *v);
+    counters.selector.store(selector_number(*v), std::memory_order_release);
   }
   if (auto v = e.value(&B::timeout_s)) s->timeout = apr_time_from_sec(*v);
   if (auto v = e.value(&B::max_attempts)) {
@@ -292,7 +269,7 @@ void observe_service(const SharedState& state, std::int64_t now) {
 LocalBalancer* find_local(const proxy_server_conf* conf, std::string_view name) {
   auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
   for (int i = 0; i < conf->balancers->nelts; ++i) {
-    if (is_named(bs[i], name)) return local_balancer(&bs[i]);
+    if (names_balancer(field(bs[i].s->name), name)) return local_balancer(&bs[i]);
   }
   return nullptr;
 }
@@ -344,10 +321,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
   if (e.edits_balancer()) {
     BalancerSettings before = read_settings(*lb.main);
     write_balancer(*lb.main, counters, e);
-    for (const auto& c : diff(before, read_settings(*lb.main))) {
-      out.changes.push_back(c.field + " " + c.before + " -> " + c.after);
-      reset.method_changed = reset.method_changed || c.field == "lbmethod";
-    }
+    note_balancer_changes(before, read_settings(*lb.main), out.changes, reset);
   }
   if (member) {
     proxy_worker_shared* s = member_shared(state, *member);
@@ -366,10 +340,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       reset.member_was_in_service = usable() && !member_is_new;
       const bool served_before = in_service(status_ref(s).load()) && !member_is_new;
       write_member(*s, c, e);
-      for (const auto& change : diff(before, read_settings(*s, c), hc)) {
-        out.changes.push_back(member_change_line(name, change));
-        rebuild = rebuild || rebuilds_member_indexes(change);
-      }
+      rebuild = note_member_changes(name, before, read_settings(*s, c), hc, out.changes);
       reset.member_in_service = usable();
       note_edit(c, served_before, in_service(status_ref(s).load()), apr_time_now());
     }

@@ -125,8 +125,6 @@ BalancerSettings read_settings(const proxy_balancer& b);
 // region. Values were validated by parse_edit; the health-check method must be
 // known (see hc_method_known).
 void write_member(proxy_worker_shared& s, MemberCounters& c, const EditRequest& e);
-// Writes our settings of `m` into a member's policy region.
-void write_own_settings(MemberCounters& c, const MemberSettings& m);
 // Writes the balancer fields of `e` (not add_member).
 void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditRequest& e);
 

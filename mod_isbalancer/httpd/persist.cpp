@@ -97,11 +97,9 @@ bool write_state_file(server_rec* s, apr_pool_t* p, bool in_parent) {
   // Rendered under the lock: see the contract in persist.hpp.
   if (ok) {
     const std::string text = render_state_file(collect_edits(true));
-    // A file the next start would refuse as a whole must not be written (nor
-    // the edit acknowledged as saved): the one on disk stays as it was.
-    if (text.size() > kMaxStateFileBytes) {
-      why = "the edits would take " + std::to_string(text.size()) + " bytes, over the " +
-            std::to_string(kMaxStateFileBytes) + "-byte limit";
+    // The one on disk stays as it was when the new one would be refused.
+    if (auto big = state_file_too_large(text.size())) {
+      why = std::move(*big);
       ok = false;
     } else {
       ok = replace_file_locked(dirfd.get(), kStateName, kTempName, text, why);

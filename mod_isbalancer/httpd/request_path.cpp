@@ -9,6 +9,7 @@
 
 #include "canon.hpp"
 #include "core/health/passive.hpp"
+#include "core/routing/balancer_url.hpp"
 #include "core/routing/decision.hpp"
 #include "log_ids.hpp"
 #include "members.hpp"
@@ -21,7 +22,7 @@ APLOG_USE_MODULE(isbalancer);
 namespace isb::httpd {
 namespace {
 
-constexpr std::string_view kPrefix = BALANCER_PREFIX;  // "balancer://"
+static_assert(kBalancerPrefix == BALANCER_PREFIX);
 
 // The lbmethod providers mod_proxy looks up for `ProxySet lbmethod=`, one per
 // core selector, filled in by register_lbmethods. `context` carries the core
@@ -31,62 +32,28 @@ proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept;
 
 std::array<proxy_balancer_method, kSelectorCount> g_methods{};
 
-const Selector* selector_of(const proxy_balancer* b, const BalancerCounters& counters) noexcept {
-  // A balancer-manager edit names the method in shared memory, for every child.
-  const std::uint32_t edited = counters.selector.load(std::memory_order_relaxed);
-  if (edited != 0) {
-    if (const Selector* s = selector_at(edited - 1)) return s;
-  }
-  if (b->lbmethod != nullptr && b->lbmethod->context != nullptr) {
-    return static_cast<const Selector*>(b->lbmethod->context);
-  }
-  return find_selector("byrequests");
-}
-
 BalancerPolicy policy_of(const proxy_balancer* b, const BalancerCounters& counters) noexcept {
   const proxy_balancer_shared* s = b->s;
   BalancerPolicy p;
-  p.sticky.cookie_name = field(s->sticky);
-  p.sticky.path_name = field(s->sticky_path);
-  p.sticky.separator = s->sticky_separator;
-  p.sticky.semicolon_delimits = s->scolonsep != 0;
-  // mod_proxy copies NAME into both fields when stickysession has no '|'.
-  p.sticky.path_name_any_case = p.sticky.cookie_name == p.sticky.path_name;
+  p.sticky = sticky_config(field(s->sticky), field(s->sticky_path), s->sticky_separator,
+                           s->scolonsep != 0);
   p.nofailover = s->sticky_force != 0;
   p.forcerecovery = s->forcerecovery != 0;
-  p.selector = selector_of(b, counters);
+  // A balancer-manager edit names the method in shared memory, for every child.
+  p.selector = balancer_selector(
+      counters.selector.load(std::memory_order_relaxed),
+      b->lbmethod != nullptr ? static_cast<const Selector*>(b->lbmethod->context) : nullptr);
   return p;
 }
 
-// The balancer named in "balancer://name/...", compared case-insensitively with
-// the (lower-cased) configured names, without copying the URL.
+// The balancer named in "balancer://name/..." (core/routing/balancer_url.hpp).
 proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noexcept {
-  std::string_view host = url.substr(kPrefix.size());
-  host = host.substr(0, host.find('/'));
+  const std::string_view name = balancer_of_url(url);
   auto* bs = reinterpret_cast<proxy_balancer*>(conf->balancers->elts);
   for (int i = 0; i < conf->balancers->nelts; ++i) {
-    std::string_view name = field(bs[i].s->name);
-    if (name.size() == kPrefix.size() + host.size() &&
-        strncasecmp(name.data() + kPrefix.size(), host.data(), host.size()) == 0) {
-      return bs[i].s->inactive ? nullptr : &bs[i];
-    }
+    if (names_balancer(field(bs[i].s->name), name)) return bs[i].s->inactive ? nullptr : &bs[i];
   }
   return nullptr;
-}
-
-// ASCII case-insensitive "url starts with `prefix`" (lower case), as
-// ap_cstr_casecmpn(url, prefix, size) == 0, without a call into httpd.
-bool starts_with_nocase(const char* url, std::string_view prefix) noexcept {
-  for (char want : prefix) {
-    char c = *url++;
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != want) return false;
-  }
-  return true;
-}
-
-bool is_balancer_url(const char* url) noexcept {
-  return starts_with_nocase(url, kPrefix);
 }
 
 // What pre_request leaves for post_request and the end of the request.
@@ -128,7 +95,7 @@ apr_status_t release_busy(void* attempt) noexcept {
 // handler is mod_proxy_http's (canon.hpp), else through mod_proxy's hooks.
 int rewrite_url(request_rec* r, const proxy_worker* worker, const MemberUrl* member,
                 char** url) noexcept {
-  const char* path = std::strchr(*url + kPrefix.size(), '/');
+  const char* path = std::strchr(*url + kBalancerPrefix.size(), '/');
   if (canon_member_url(r, worker, member, path, url)) return OK;
   r->filename = apr_pstrcat(r->pool, "proxy:", worker->s->name_ex, path, nullptr);
   int rc = proxy_api().canon_url(r);

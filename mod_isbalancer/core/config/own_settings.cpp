@@ -53,6 +53,28 @@ MemberSettings OwnSettings::applied(MemberSettings into) const {
   return into;
 }
 
+MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c) {
+  m.slowstart_s = c.slowstart_us.load(std::memory_order_relaxed) / 1'000'000;
+  return m;
+}
+
+void write_own_settings(MemberCounters& c, const MemberSettings& m) {
+  c.slowstart_us.store(m.slowstart_s * 1'000'000, std::memory_order_relaxed);
+}
+
+void write_own_settings(const SharedState& state, std::uint32_t first,
+                        std::span<const std::optional<MemberSettings>> configured) {
+  for (std::uint32_t k = 0; k < configured.size(); ++k) {
+    if (configured[k]) write_own_settings(state.member(first + k), *configured[k]);
+  }
+}
+
+void write_own_settings(MemberCounters& c, const EditRequest& e) {
+  if (auto v = e.value(&MemberSettings::slowstart_s)) {
+    c.slowstart_us.store(*v * 1'000'000, std::memory_order_relaxed);
+  }
+}
+
 std::string own_setting_names(SettingScope scope) {
   std::string out;
   append_names<MemberSettings>(out);
@@ -108,6 +130,42 @@ std::optional<std::string> parse_own_settings(std::string_view directive, Settin
     return who + ": unknown setting " + quoted(key) + "; it takes " + own_setting_names(scope);
   }
   return std::nullopt;
+}
+
+bool is_balancer_word(std::string_view word) {
+  constexpr std::string_view kPrefix = "balancer://";
+  return word.size() > kPrefix.size() && lower_ascii(word.substr(0, kPrefix.size())) == kPrefix;
+}
+
+std::optional<std::string> parse_own_line(std::string_view directive, SettingScope scope,
+                                          std::optional<std::string_view> section,
+                                          std::span<const std::string_view> words, OwnLine& out) {
+  const std::string who(directive);
+  std::size_t next = 0;
+  if (section) {
+    if (!is_balancer_word(*section)) {
+      return who +
+             " belongs in a <Proxy balancer://...> section or at server or virtual-host level, "
+             "not in <" +
+             std::string(*section) + ">";
+    }
+    out.balancer = *section;
+  } else if (!words.empty() && is_balancer_word(words[0])) {
+    out.balancer = words[next++];
+  } else {
+    return who + " outside <Proxy balancer://...> names its balancer first: " + who +
+           " balancer://NAME " +
+           (scope == SettingScope::kMember ? "MEMBER-URL key=value" : "key=value");
+  }
+  if (scope == SettingScope::kMember) {
+    if (next == words.size() || words[next].find("://") == std::string_view::npos) {
+      return who +
+             ": give the member's URL as its BalancerMember line has it, then key=value, e.g. " +
+             who + " https://node1:9443 slowstart=60";
+    }
+    out.member = words[next++];
+  }
+  return parse_own_settings(directive, scope, words.subspan(next), out.settings);
 }
 
 std::optional<std::string> apply_own_lines(std::span<const OwnSettingsLine> lines,

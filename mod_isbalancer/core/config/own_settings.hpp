@@ -23,8 +23,11 @@
 #include <vector>
 
 #include "core/config/schema.hpp"
+#include "core/shm/shared_state.hpp"
 
 namespace isb {
+
+struct EditRequest;  // core/manager/manager_edit.hpp
 
 struct OwnSettings {
   MemberSettings member;
@@ -36,6 +39,18 @@ struct OwnSettings {
   MemberSettings applied(MemberSettings into) const;
 };
 
+// Our member settings (the schema's Owner::kOurs fields) live in the member's
+// policy region of the shared segment, where every process reads them: the
+// slow-start window in µs. `m` with ours read from `c`; ours of `m` written to `c`.
+MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c);
+void write_own_settings(MemberCounters& c, const MemberSettings& m);
+// Each configured member's (slots from `first`; nullopt: a growth slot, left as
+// it is), as a fresh segment starts from them.
+void write_own_settings(const SharedState& state, std::uint32_t first,
+                        std::span<const std::optional<MemberSettings>> configured);
+// Those of ours that the edit `e` gives, written to `c`; the others stay.
+void write_own_settings(MemberCounters& c, const EditRequest& e);
+
 enum class SettingScope : std::uint8_t { kBalancer, kMember };
 
 // Reads key=value `words` of one directive line into `out`. On a bad word,
@@ -44,6 +59,28 @@ enum class SettingScope : std::uint8_t { kBalancer, kMember };
 std::optional<std::string> parse_own_settings(std::string_view directive, SettingScope scope,
                                               std::span<const std::string_view> words,
                                               OwnSettings& out);
+
+// Whether a directive's `word` names a balancer: "balancer://" in any case, then
+// a name.
+bool is_balancer_word(std::string_view word);
+
+// The words of one ISBalancerSet or ISBalancerMemberSet line, read.
+struct OwnLine {
+  std::string_view balancer;  // "balancer://name" as written: the section's path or a word
+  std::string_view member;    // the member URL; empty for ISBalancerSet
+  OwnSettings settings;
+};
+
+// Reads a whole line. `section` is the path of the section the line is written
+// in (nullopt at server or virtual-host level): a <Proxy balancer://...> names
+// the balancer, any other section is the wrong place. Outside a section the
+// first word names the balancer. ISBalancerMemberSet then takes the member's
+// URL (a word with "://"), and both take key=value words (parse_own_settings).
+// `out` views `section` and `words`. Returns httpd's message for a line in the
+// wrong place, without its names, or with a bad word.
+std::optional<std::string> parse_own_line(std::string_view directive, SettingScope scope,
+                                          std::optional<std::string_view> section,
+                                          std::span<const std::string_view> words, OwnLine& out);
 
 // One ISBalancerSet or ISBalancerMemberSet line, as read.
 struct OwnSettingsLine {

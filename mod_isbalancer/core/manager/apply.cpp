@@ -31,6 +31,30 @@ std::string member_change_line(std::string_view member, const FieldChange& c) {
   return out;
 }
 
+void note_balancer_changes(const BalancerSettings& before, const BalancerSettings& after,
+                           std::vector<std::string>& out, CreditReset& reset) {
+  for (const FieldChange& c : diff(before, after)) {
+    std::string line = c.field;
+    line += ' ';
+    line += c.before;
+    line += " -> ";
+    line += c.after;
+    out.push_back(std::move(line));
+    reset.method_changed = reset.method_changed || c.field == "lbmethod";
+  }
+}
+
+bool note_member_changes(std::string_view member, const MemberSettings& before,
+                         const MemberSettings& after, bool health_checks,
+                         std::vector<std::string>& out) {
+  bool rebuild = false;
+  for (const FieldChange& c : diff(before, after, health_checks)) {
+    out.push_back(member_change_line(member, c));
+    rebuild = rebuild || rebuilds_member_indexes(c);
+  }
+  return rebuild;
+}
+
 bool rebuilds_member_indexes(const FieldChange& c) {
   const MemberField* f = member_field_by_name(c.field);
   return f != nullptr && f->has(kIndexed);

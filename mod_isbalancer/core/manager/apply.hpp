@@ -5,12 +5,15 @@
 // step that can still fail), the balancer fields, the member fields.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/manager/manager_edit.hpp"
 #include "core/manager/refusal.hpp"
+#include "core/shm/member_slots.hpp"
 
 namespace isb {
 
@@ -53,5 +56,35 @@ struct CreditReset {
     return method_changed || member_removed || (!member_was_in_service && member_in_service);
   }
 };
+
+// The audit lines of an edit of a balancer's settings, one per changed value
+// ("lbmethod byrequests -> bylatency"), appended to `out`; a changed method is
+// noted in `reset`.
+void note_balancer_changes(const BalancerSettings& before, const BalancerSettings& after,
+                           std::vector<std::string>& out, CreditReset& reset);
+
+// The audit lines of an edit of `member`'s settings (member_change_line),
+// appended to `out`. Returns whether one of them rebuilds member indexes.
+bool note_member_changes(std::string_view member, const MemberSettings& before,
+                         const MemberSettings& after, bool health_checks,
+                         std::vector<std::string>& out);
+
+// The active slot (absolute index) of `b` whose member URL means the same as
+// `name`, compared as member_key(): the spelling an operator typed
+// ("HTTP://Host:80/") finds the member mod_proxy named "http://host".
+// `url_of(slot)` gives the URL an absolute slot holds.
+template <class UrlOf>
+std::optional<std::uint32_t> find_active_member(const SharedState& state, const BalancerSlots& b,
+                                                std::string_view name, UrlOf url_of) {
+  const std::string want = member_key(name);
+  for (std::uint32_t i = 0; i < b.count; ++i) {
+    const std::uint32_t slot = b.first + i;
+    if (slot_state(state.member(slot).slot.load(std::memory_order_acquire)) != SlotState::kActive) {
+      continue;
+    }
+    if (member_key(url_of(slot)) == want) return slot;
+  }
+  return std::nullopt;
+}
 
 }  // namespace isb

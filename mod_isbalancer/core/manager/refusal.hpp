@@ -12,6 +12,7 @@ inline constexpr int kBadRequest = 400;
 inline constexpr int kForbidden = 403;
 inline constexpr int kNotFound = 404;
 inline constexpr int kConflict = 409;
+inline constexpr int kPayloadTooLarge = 413;
 inline constexpr int kUnsupportedMediaType = 415;
 inline constexpr int kInternalError = 500;
 inline constexpr int kUnavailable = 503;

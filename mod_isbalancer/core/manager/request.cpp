@@ -125,4 +125,72 @@ std::string edit_reply_json(std::string_view balancer, std::span<const std::stri
   return reply;
 }
 
+std::optional<Refusal> check_host(std::string_view host, const HostNames& names) {
+  if (host_allowed(host, names)) return std::nullopt;
+  std::string message =
+      "this page answers only to its virtual host's ServerName and ServerAlias names, "
+      "localhost, the address it listens on, and the hosts of ISBalancerManagerTrustedOrigin; ";
+  message += host;
+  message += " is none of them";
+  return Refusal{http::kForbidden, "Host", std::move(message)};
+}
+
+Refusal edit_too_large() {
+  std::string message = "an edit carries at most ";
+  message += std::to_string(kMaxEditBytes);
+  message += " bytes";
+  return Refusal{http::kPayloadTooLarge, "", std::move(message)};
+}
+
+std::string_view content_type(Format format) {
+  switch (format) {
+    case Format::kJson:
+      return "application/json";
+    case Format::kPrometheus:
+      return "text/plain; version=0.0.4; charset=utf-8";
+    case Format::kXml:
+      return "text/xml; charset=utf-8";
+    case Format::kHtml:
+      break;
+  }
+  return "text/html; charset=utf-8";
+}
+
+std::string refusal_body(const Refusal& why, bool json, std::string_view page) {
+  std::string body;
+  if (json) {
+    JsonObject doc(body);
+    JsonObject error(doc.name("error"));
+    error.num("status", why.status).str("field", why.field).str("message", why.message);
+    error.close();
+    doc.close();
+    body += '\n';
+    return body;
+  }
+  body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>";
+  body += std::to_string(why.status);
+  body += "</title></head><body><h1>";
+  body += why.applied ? "Applied, not saved" : "Not changed";
+  body += "</h1><p>";
+  if (!why.field.empty()) {
+    body += "<code>";
+    body += escape_html(why.field);
+    body += "</code>: ";
+  }
+  body += escape_html(why.message);
+  body += "</p><p><a href=\"";
+  body += escape_html(page);
+  body += "\">Back to the balancer manager</a></p></body></html>\n";
+  return body;
+}
+
+std::string changes_text(std::span<const std::string> changes) {
+  std::string out;
+  for (const std::string& c : changes) {
+    if (!out.empty()) out += "; ";
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace isb

@@ -13,6 +13,7 @@
 
 #include "core/manager/manager_edit.hpp"
 #include "core/manager/manager_model.hpp"
+#include "core/manager/origin.hpp"
 #include "core/manager/refusal.hpp"
 
 namespace isb {
@@ -64,5 +65,25 @@ std::string content_security_policy(std::string_view script_nonce);
 
 // The JSON answer to an applied edit: {"ok":true,"balancer":...,"changes":[...]}.
 std::string edit_reply_json(std::string_view balancer, std::span<const std::string> changes);
+
+// DNS rebinding: a page whose host name an attacker points at this server
+// reaches the manager with that name in Host. A 403 naming `host` (the request's
+// host name) when it is none of `names` (host_allowed); nothing when it is.
+std::optional<Refusal> check_host(std::string_view host, const HostNames& names);
+
+// An edit's body over kMaxEditBytes: 413.
+Refusal edit_too_large();
+
+// The Content-Type of a view.
+std::string_view content_type(Format format);
+
+// The answer to a refused request: for a JSON edit {"error":{"status":...,
+// "field":...,"message":...}}, else a page saying what was refused (or that the
+// edit was applied but what followed failed) with a link back to `page`, the
+// manager's own path. Its Content-Type is content_type(json ? kJson : kHtml).
+std::string refusal_body(const Refusal& why, bool json, std::string_view page);
+
+// What an applied edit changed, as one line: the changes joined by "; ".
+std::string changes_text(std::span<const std::string> changes);
 
 }  // namespace isb

@@ -54,6 +54,16 @@ std::uint64_t fnv1a64(std::string_view bytes) noexcept {
   return h;
 }
 
+std::optional<std::string> state_file_too_large(std::size_t bytes) {
+  if (bytes <= kMaxStateFileBytes) return std::nullopt;
+  std::string why = "the edits would take ";
+  why += std::to_string(bytes);
+  why += " bytes, over the ";
+  why += std::to_string(kMaxStateFileBytes);
+  why += "-byte limit";
+  return why;
+}
+
 std::string render_state_file(std::span<const SavedEdit> edits) {
   std::string out;
   out += "# mod_isbalancer: balancer-manager edits, replayed at start-up for virtual\n";

@@ -48,6 +48,11 @@ std::uint64_t fnv1a64(std::string_view bytes) noexcept;
 // scope never has one; this keeps a bad one from splitting the line).
 std::string render_state_file(std::span<const SavedEdit> edits);
 
+// A rendered file of `bytes` that the next start would refuse as a whole (over
+// kMaxStateFileBytes) must not be written, nor an edit acknowledged as saved:
+// why not, or nothing when it may be.
+std::optional<std::string> state_file_too_large(std::size_t bytes);
+
 struct StateFile {
   int version = 0;
   std::vector<SavedEdit> edits;

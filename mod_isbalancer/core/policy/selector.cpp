@@ -38,4 +38,27 @@ const Selector* selector_at(std::size_t index) noexcept {
   return index < kNames.size() ? by_index()[index] : nullptr;
 }
 
+std::string selector_list() {
+  std::string out;
+  for (std::string_view name : kNames) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::uint32_t selector_number(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < kNames.size(); ++i) {
+    if (kNames[i] == name) return static_cast<std::uint32_t>(i + 1);
+  }
+  return 0;
+}
+
+const Selector* balancer_selector(std::uint32_t edited, const Selector* configured) noexcept {
+  if (edited != 0) {
+    if (const Selector* s = selector_at(edited - 1)) return s;
+  }
+  return configured != nullptr ? configured : find_selector("byrequests");
+}
+
 }  // namespace isb

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/shm/shared_state.hpp"
@@ -108,9 +109,22 @@ const Selector* find_selector(std::string_view name) noexcept;
 // providers the httpd layer registers. Each is a NUL-terminated literal.
 std::span<const std::string_view> selector_names() noexcept;
 
+// Every selector name, comma-separated, for messages.
+std::string selector_list();
+
 // The selector named selector_names()[index], or nullptr past the end. Lets shared
 // memory name a selector by a small number.
 const Selector* selector_at(std::size_t index) noexcept;
+
+// Where shared memory keeps a balancer's method (BalancerCounters::selector):
+// the index of `name` in selector_names() plus one, so that 0 means "as
+// configured"; 0 for a name that is none of them.
+std::uint32_t selector_number(std::string_view name) noexcept;
+
+// The method a balancer balances by: the one a balancer-manager edit named
+// (`edited`, a selector_number(); 0: none), else the configured one (nullptr:
+// none), else byrequests, mod_proxy's default.
+const Selector* balancer_selector(std::uint32_t edited, const Selector* configured) noexcept;
 
 // Reseeds the calling thread's random source (leastrequest, bylatency), so that a
 // test can replay the same picks. Threads seed themselves from the OS otherwise.

@@ -44,6 +44,20 @@ struct StickyConfig {
   bool path_name_any_case = false;
 };
 
+// A balancer's stickysession as mod_proxy keeps it (`cookie` and `path`, the
+// same name twice when it was given without '|'), stickysessionsep and
+// scolonpathdelim, as the decision reads them.
+constexpr StickyConfig sticky_config(std::string_view cookie, std::string_view path, char separator,
+                                     bool semicolon_delimits) noexcept {
+  StickyConfig c;
+  c.cookie_name = cookie;
+  c.path_name = path;
+  c.separator = separator;
+  c.semicolon_delimits = semicolon_delimits;
+  c.path_name_any_case = cookie == path;
+  return c;
+}
+
 // Value of the first cookie called `name` with a non-empty value, in a Cookie
 // header ("a=1; b=2", and the legacy ',' separator). Surrounding double quotes are
 // removed.

@@ -87,4 +87,12 @@ void reset_credit(const SharedState& state, const BalancerSlots& b) noexcept {
   }
 }
 
+LocalSlot local_slot_action(std::uint64_t word, bool known, std::uint64_t incarnation,
+                            std::string_view known_name, std::string_view name) noexcept {
+  if (slot_state(word) != SlotState::kActive) return LocalSlot::kLeaveOut;
+  if (!known) return LocalSlot::kMake;
+  if (incarnation == slot_incarnation(word)) return LocalSlot::kKeep;
+  return known_name == name ? LocalSlot::kReuse : LocalSlot::kMake;
+}
+
 }  // namespace isb

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 #include "core/shm/shared_state.hpp"
 
@@ -66,5 +67,20 @@ bool remove_member_slot(const SharedState& state, std::uint32_t balancer,
 // Stock's need_reset: after a member comes back or the method changes, every
 // member starts from the same balancing credit.
 void reset_credit(const SharedState& state, const BalancerSlots& b) noexcept;
+
+// What a process does with its own handle of a member slot (its connection
+// pool, the httpd layer's proxy_worker) when it brings its member list up to
+// date with the slot's word.
+enum class LocalSlot : std::uint8_t {
+  kLeaveOut,  // not active: not in the list
+  kKeep,      // the handle it has fits
+  kReuse,     // the same URL came back in a new incarnation: keep the handle, note that
+  kMake,      // no handle yet, or one for an earlier member: make one
+};
+
+// `known`: whether the process has a handle for the slot, made for `incarnation`
+// and the URL `known_name`; `name`: the URL the slot holds now.
+LocalSlot local_slot_action(std::uint64_t word, bool known, std::uint64_t incarnation,
+                            std::string_view known_name, std::string_view name) noexcept;
 
 }  // namespace isb

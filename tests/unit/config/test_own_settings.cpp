@@ -123,3 +123,64 @@ TEST_CASE("own settings: a line that names nothing, or a setting given twice, is
   CHECK(refused({{"balancer://c", "", &five, "conf:2", &kHost},
                  {"balancer://c", "http://a:8080", &five, "conf:4", &kHost}}) == "<accepted>");
 }
+
+namespace {
+
+// Reads one line as httpd hands over its words; `section` as cmd->path.
+std::optional<std::string> line(SettingScope scope, std::optional<std::string_view> section,
+                                std::vector<std::string_view> words, OwnLine& out) {
+  return parse_own_line(scope == SettingScope::kBalancer ? "ISBalancerSet" : "ISBalancerMemberSet",
+                        scope, section, words, out);
+}
+
+}  // namespace
+
+TEST_CASE("own settings: a line's balancer comes from its <Proxy> section or its first word",
+          "[config][directives]") {
+  OwnLine in_section;
+  REQUIRE(!line(SettingScope::kBalancer, "balancer://c", {"slowstart=30"}, in_section));
+  CHECK(in_section.balancer == "balancer://c");
+  CHECK(in_section.member.empty());
+  CHECK(in_section.settings.member.slowstart_s == 30);
+
+  OwnLine outside;
+  REQUIRE(!line(SettingScope::kMember, std::nullopt,
+                {"BALANCER://C", "https://node1:9443", "slowstart=60"}, outside));
+  CHECK(outside.balancer == "BALANCER://C");
+  CHECK(outside.member == "https://node1:9443");
+  CHECK(outside.settings.member.slowstart_s == 60);
+
+  // In a section, a first word that looks like a balancer is the member (or a setting).
+  OwnLine member;
+  REQUIRE(!line(SettingScope::kMember, "balancer://c", {"http://a", "slowstart=1"}, member));
+  CHECK(member.balancer == "balancer://c");
+  CHECK(member.member == "http://a");
+  CHECK(is_balancer_word("Balancer://x"));
+  CHECK(!is_balancer_word("balancer://"));
+  CHECK(!is_balancer_word("http://x"));
+}
+
+TEST_CASE("own settings: a line in the wrong place or without its names is refused",
+          "[config][directives]") {
+  OwnLine out;
+  CHECK(line(SettingScope::kBalancer, "/app", {"slowstart=3"}, out) ==
+        "ISBalancerSet belongs in a <Proxy balancer://...> section or at server or virtual-host "
+        "level, not in </app>");
+  CHECK(line(SettingScope::kBalancer, "balancer://", {"slowstart=3"}, out).has_value());
+  CHECK(line(SettingScope::kBalancer, std::nullopt, {"slowstart=3"}, out) ==
+        "ISBalancerSet outside <Proxy balancer://...> names its balancer first: ISBalancerSet "
+        "balancer://NAME key=value");
+  CHECK(line(SettingScope::kMember, std::nullopt, {}, out) ==
+        "ISBalancerMemberSet outside <Proxy balancer://...> names its balancer first: "
+        "ISBalancerMemberSet balancer://NAME MEMBER-URL key=value");
+  const std::string no_member =
+      "ISBalancerMemberSet: give the member's URL as its BalancerMember line has it, then "
+      "key=value, e.g. ISBalancerMemberSet https://node1:9443 slowstart=60";
+  CHECK(line(SettingScope::kMember, "balancer://c", {"slowstart=3"}, out) == no_member);
+  CHECK(line(SettingScope::kMember, std::nullopt, {"balancer://c"}, out) == no_member);
+  // Then the key=value words, as parse_own_settings reads them.
+  CHECK(line(SettingScope::kBalancer, std::nullopt, {"balancer://c"}, out)->find("at least one") !=
+        std::string::npos);
+  CHECK(line(SettingScope::kMember, "balancer://c", {"http://a", "slow=1"}, out) ==
+        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart");
+}

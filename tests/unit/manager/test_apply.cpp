@@ -2,7 +2,12 @@
 // write, audit lines, and stock's credit reset.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "core/manager/apply.hpp"
+#include "core/member/status.hpp"
 
 using namespace isb;
 
@@ -73,4 +78,42 @@ TEST_CASE("apply: which changes make every process rebuild its member indexes",
   CHECK(!rebuilds_member_indexes({"status", "", "D"}));  // read live, every request
   CHECK(!rebuilds_member_indexes({"lbset", "0", "1"}));
   CHECK(!rebuilds_member_indexes({"hc_uri", "", "/up"}));
+}
+
+TEST_CASE("apply: the audit lines of an edit, and what they ask for", "[manager][apply]") {
+  BalancerSettings before;
+  before.lbmethod = "byrequests";
+  before.timeout_s = 0;
+  BalancerSettings after = before;
+  std::vector<std::string> lines{"member http://b:8080 added (disabled)"};
+  CreditReset reset;
+  note_balancer_changes(before, after, lines, reset);
+  CHECK(lines.size() == 1);  // nothing changed, nothing said
+  CHECK(!reset.needed());
+  after.timeout_s = 5;
+  note_balancer_changes(before, after, lines, reset);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1].find(" -> ") != std::string::npos);
+  CHECK(!reset.method_changed);
+  after.lbmethod = "bylatency";
+  lines.clear();
+  note_balancer_changes(before, after, lines, reset);
+  CHECK(std::find(lines.begin(), lines.end(), "lbmethod byrequests -> bylatency") != lines.end());
+  CHECK(reset.method_changed);
+
+  MemberSettings m;
+  m.route = "n1";
+  MemberSettings routed = m;
+  routed.route = "";
+  lines.clear();
+  CHECK(note_member_changes("http://a", m, routed, false, lines));  // routes are indexed
+  CHECK(lines == std::vector<std::string>{"member http://a: route n1 -> \"\""});
+  MemberSettings disabled = m;
+  disabled.status = kDisabled;
+  lines.clear();
+  CHECK(!note_member_changes("http://a", m, disabled, false, lines));  // status is read live
+  CHECK(lines.size() == 1);
+  lines.clear();
+  CHECK(!note_member_changes("http://a", m, m, false, lines));
+  CHECK(lines.empty());
 }

@@ -119,3 +119,49 @@ TEST_CASE("request: the page's CSP and the edit reply", "[manager][request]") {
   CHECK(edit_reply_json("balancer://c", {}) ==
         "{\"ok\":true,\"balancer\":\"balancer://c\",\"changes\":[]}\n");
 }
+
+TEST_CASE("request: a Host the virtual host does not answer to is refused, naming it",
+          "[manager][request]") {
+  const std::vector<std::string> exact{"www.example.com"};
+  const HostNames names{exact, {}, "192.0.2.1", {}};
+  CHECK(!check_host("www.example.com", names));
+  CHECK(!check_host("localhost", names));
+  const auto no = check_host("evil.example", names);
+  REQUIRE(no);
+  CHECK(no->status == 403);
+  CHECK(no->field == "Host");
+  CHECK(no->message ==
+        "this page answers only to its virtual host's ServerName and ServerAlias names, "
+        "localhost, the address it listens on, and the hosts of "
+        "ISBalancerManagerTrustedOrigin; evil.example is none of them");
+}
+
+TEST_CASE("request: what a refusal and a view answer with", "[manager][request]") {
+  const Refusal big = edit_too_large();
+  CHECK(big.status == 413);
+  CHECK(big.field.empty());
+  CHECK(big.message == "an edit carries at most 8192 bytes");
+
+  CHECK(content_type(Format::kHtml) == "text/html; charset=utf-8");
+  CHECK(content_type(Format::kJson) == "application/json");
+  CHECK(content_type(Format::kPrometheus) == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(content_type(Format::kXml) == "text/xml; charset=utf-8");
+
+  const Refusal bad{400, "w_lf", "loadfactor must be <1>"};
+  CHECK(refusal_body(bad, true, "/bm") ==
+        "{\"error\":{\"status\":400,\"field\":\"w_lf\",\"message\":\"loadfactor must be "
+        "\\u003c1\\u003e\"}}\n");  // < and > escaped, as every JSON answer has them
+  CHECK(refusal_body(bad, false, "/bm?\"x") ==
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>400</title>"
+        "</head><body><h1>Not changed</h1><p><code>w_lf</code>: loadfactor must be &lt;1&gt;"
+        "</p><p><a href=\"/bm?&quot;x\">Back to the balancer manager</a></p></body></html>\n");
+  const Refusal unsaved{500, "", "not saved", true};
+  const std::string page = refusal_body(unsaved, false, "/bm");
+  CHECK(page.find("<h1>Applied, not saved</h1><p>not saved</p>") != std::string::npos);
+
+  const std::vector<std::string> changes{"lbmethod byrequests -> bylatency",
+                                         "member http://a: loadfactor 1 -> 2"};
+  CHECK(changes_text(changes) ==
+        "lbmethod byrequests -> bylatency; member http://a: loadfactor 1 -> 2");
+  CHECK(changes_text({}).empty());
+}

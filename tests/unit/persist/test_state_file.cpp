@@ -157,3 +157,10 @@ TEST_CASE("FNV-1a 64 matches its reference values", "[state_file]") {
   CHECK(fnv1a64("a") == 0xaf63dc4c8601ec8cull);
   CHECK(fnv1a64("foobar") == 0x85944171f73967e8ull);
 }
+
+TEST_CASE("state file: one the next start would refuse is not written", "[persist]") {
+  CHECK(!state_file_too_large(0));
+  CHECK(!state_file_too_large(kMaxStateFileBytes));
+  CHECK(state_file_too_large(kMaxStateFileBytes + 1) ==
+        "the edits would take 4194305 bytes, over the 4194304-byte limit");
+}

@@ -386,3 +386,22 @@ TEST_CASE("selector state: the built-in methods keep none and want no results",
     CHECK(!s->wants_results());
   }
 }
+
+TEST_CASE("selectors: a balancer's method, as edited, as configured, or byrequests", "[selector]") {
+  CHECK(selector_number("byrequests") == 1);
+  CHECK(selector_number("bylatency") == 5);
+  CHECK(selector_number("ByRequests") == 0);  // names are exact, as the edit validated
+  CHECK(selector_number("") == 0);
+  CHECK(selector_list() == "byrequests, bybusyness, bytraffic, leastrequest, bylatency");
+  for (std::string_view name : selector_names()) {
+    CHECK(selector_at(selector_number(name) - 1) == find_selector(name));
+  }
+  const Selector* busy = find_selector("bybusyness");
+  const Selector* latency = find_selector("bylatency");
+  // An edit names the method in shared memory: it wins over the configuration.
+  CHECK(balancer_selector(selector_number("bylatency"), busy) == latency);
+  CHECK(balancer_selector(0, busy) == busy);
+  CHECK(balancer_selector(0, nullptr) == find_selector("byrequests"));
+  // A number past the registry (a newer module's, say) falls back.
+  CHECK(balancer_selector(99, busy) == busy);
+}

@@ -194,3 +194,19 @@ TEST_CASE("stickysession names that can never match are recognised", "[sticky][c
   static_assert(!sticky_names_usable("A\t", "A\t"));
   SUCCEED();
 }
+
+TEST_CASE("sticky: the balancer's stickysession as the decision reads it", "[sticky]") {
+  // stickysession=JSESSIONID: mod_proxy copies the name into both fields; the
+  // path parameter then matches in any case (;jsessionid=).
+  constexpr StickyConfig one = sticky_config("JSESSIONID", "JSESSIONID", '.', false);
+  STATIC_REQUIRE(one.path_name_any_case);
+  CHECK(one.cookie_name == "JSESSIONID");
+  CHECK(one.separator == '.');
+  CHECK(!one.semicolon_delimits);
+  // stickysession=JSESSIONID|jsessionid: two names, each as written.
+  const StickyConfig two = sticky_config("JSESSIONID", "jsessionid", '\0', true);
+  CHECK(!two.path_name_any_case);
+  CHECK(two.path_name == "jsessionid");
+  CHECK(two.separator == '\0');
+  CHECK(two.semicolon_delimits);
+}

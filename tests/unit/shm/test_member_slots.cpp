@@ -149,3 +149,20 @@ TEST_CASE("member slots: reset_credit puts every member back to the same credit"
   reset_credit(s, kSlots);
   for (std::uint32_t i = 0; i < 6; ++i) CHECK(s.member(i).lbstatus.load() == 0);
 }
+
+TEST_CASE("member slots: what a process does with its own handle of a slot", "[shm][slots]") {
+  const std::uint64_t active3 = slot_word(SlotState::kActive, 3);
+  // Not active (free, claimed, removed): left out of the member list.
+  CHECK(local_slot_action(slot_word(SlotState::kRemoved, 3), true, 3, "http://a", "http://a") ==
+        LocalSlot::kLeaveOut);
+  CHECK(local_slot_action(slot_word(SlotState::kClaimed, 4), false, 0, "", "http://a") ==
+        LocalSlot::kLeaveOut);
+  CHECK(local_slot_action(0, false, 0, "", "") == LocalSlot::kLeaveOut);
+  // Active: no handle yet, or one for another incarnation and URL: make one.
+  CHECK(local_slot_action(active3, false, 0, "", "http://a") == LocalSlot::kMake);
+  CHECK(local_slot_action(active3, true, 2, "http://b", "http://a") == LocalSlot::kMake);
+  // The same URL removed and added again: the handle (its connection pool) stays.
+  CHECK(local_slot_action(active3, true, 2, "http://a", "http://a") == LocalSlot::kReuse);
+  // The incarnation it was made for: kept, whatever the names say.
+  CHECK(local_slot_action(active3, true, 3, "http://a", "http://a") == LocalSlot::kKeep);
+}
