@@ -167,10 +167,13 @@ bool parse_value(const Field<S>& f, std::string_view text, S& into, const NameLi
         into.*f.text = "";
         return true;
       }
+      // "-" alone means none, so neither name may be "-" (the form would show it
+      // back as "-" and clear it); a '|' is followed by a path name.
       const std::string_view cookie = sticky_cookie(text);
-      if (text.size() > static_cast<std::size_t>(f.hi) || cookie.empty() ||
-          !all_of_class(CharClass::kName, cookie) ||
-          !all_of_class(CharClass::kName, sticky_path(text))) {
+      const std::string_view path = sticky_path(text);
+      if (text.size() > static_cast<std::size_t>(f.hi) || cookie.empty() || path.empty() ||
+          cookie == "-" || path == "-" || !all_of_class(CharClass::kName, cookie) ||
+          !all_of_class(CharClass::kName, path)) {
         return false;
       }
       into.*f.text = sticky_text(cookie, sticky_path(text));
@@ -203,7 +206,8 @@ std::string accepts(const Field<S>& f, const NameLists& names) {
     case FieldKind::kChoice:
       return "one of " + join(names.of(f.list));
     case FieldKind::kSticky: {
-      std::string out = "'-' or a cookie name, optionally '|' and a path-parameter name (";
+      std::string out =
+          "'-' or a cookie name other than '-', optionally '|' and a path-parameter name (";
       out += class_text(CharClass::kName);
       out += "; at most ";
       out += std::to_string(f.hi);

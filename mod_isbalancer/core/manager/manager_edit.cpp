@@ -335,7 +335,12 @@ std::optional<std::vector<FormField>> parse_json_edit(std::string_view text, Edi
     return true;
   };
   // The keys of "set" are refused as soon as they are read, before their values.
+  bool seen_set = false;  // "set" is an object: push() cannot see it given twice
   auto on_key = [&](bool in_set, const std::string& key) {
+    if (!in_set && key == "set") {
+      if (seen_set) return fail("set", "given twice");
+      seen_set = true;
+    }
     return !in_set || set_key_form(key).has_value() || fail("set." + shorten(key), "unknown key");
   };
   // The top-level keys; "set" holds the settings, one level down.

@@ -128,6 +128,10 @@ TEST_CASE("schema: switches, choices and the sticky names", "[config][schema]") 
   CHECK(form_value(ss, b) == "-");  // what clears it again
   CHECK(shown_value(ss, b).empty());
   CHECK_FALSE(reads(ss, "|jsessionid", b));  // no cookie
+  CHECK_FALSE(reads(ss, "-|-", b));          // would read back as "-", which means none
+  CHECK_FALSE(reads(ss, "A|-", b));
+  CHECK_FALSE(reads(ss, "A|", b));  // a '|' is followed by a path name
+  CHECK(reads(ss, "--", b));        // a name, not the word for none
   CHECK_FALSE(reads(ss, "a;b", b));
   CHECK(ss.has(kEmptyKeepsIt));
 }

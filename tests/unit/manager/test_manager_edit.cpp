@@ -168,6 +168,8 @@ TEST_CASE("the JSON edit API maps onto the form fields", "[manager][edit][json]"
   CHECK_FALSE(parse_json_edit(R"({"set":{"bogus":1}})", err));
   CHECK(err.field == "set.bogus");
   CHECK_FALSE(parse_json_edit(R"({"balancer":"a","balancer":"b"})", err));
+  CHECK_FALSE(parse_json_edit(R"({"set":{"loadfactor":3},"set":{"lbset":2}})", err));
+  CHECK(err.field == "set");
   CHECK_FALSE(parse_json_edit(R"({"balancer":null})", err));
   CHECK_FALSE(parse_json_edit(R"({"balancer":["a"]})", err));
   CHECK_FALSE(parse_json_edit(R"({"balancer":"a\n"})", err));
