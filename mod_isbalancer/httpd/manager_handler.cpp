@@ -365,6 +365,11 @@ int edit(request_rec* r, const SharedState& shared) {
       return OK;
     }
   }
+  if (json) {  // a JSON edit that asks for nothing is answered in JSON too
+    ap_set_content_type(r, content_type(Format::kJson).data());
+    send(r, edit_reply_json(lb != nullptr ? field(lb->main->s->name) : std::string_view{}, {}));
+    return OK;
+  }
   return show(r, shared, View{xml ? Format::kXml : Format::kHtml, {}, {}}, notice);
 }
 

@@ -361,6 +361,11 @@ def test_json_edit_api(backends, httpd):
     status, body = mgr.post_json({"nonce": mgr.nonce(), "balancer": "c", "member": c.url,
                                   "remove": True})
     assert status == 200 and body["changes"] == [f"member {c.url} removed"]
+    # An edit that asks for nothing (or changes nothing) is answered in JSON too.
+    for nothing in ({}, {"set": {}}, {"member": a.url, "set": {"loadfactor": 1}}):
+        status, body = mgr.post_json({"nonce": mgr.nonce(), "balancer": "c", **nothing})
+        assert status == 200 and body == {"ok": True, "balancer": "balancer://c",
+                                          "changes": []}, body
 
 
 def test_markup_in_configuration_stays_escaped_in_forms(backends, httpd):
