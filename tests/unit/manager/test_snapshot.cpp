@@ -2,8 +2,6 @@
 // (core/manager/snapshot.hpp), and how an edit finds its member's slot.
 #include <catch2/catch.hpp>
 
-#include <sys/mman.h>
-
 #include <array>
 #include <optional>
 #include <string>
@@ -12,26 +10,10 @@
 #include "core/config/own_settings.hpp"
 #include "core/manager/apply.hpp"
 #include "core/manager/snapshot.hpp"
+#include "segment.hpp"
 
 using namespace isb;
-
-namespace {
-
-struct Segment {
-  void* base = nullptr;
-  std::size_t size = 0;
-  SharedState state;
-  static SharedState make(void*& base, std::size_t& size, const SegmentGeometry& g) {
-    size = *SharedState::bytes_needed(g);
-    base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(base != MAP_FAILED);
-    return *SharedState::create(base, size, g, 1);
-  }
-  explicit Segment(const SegmentGeometry& g) : state(make(base, size, g)) {}
-  ~Segment() { munmap(base, size); }
-};
-
-}  // namespace
+using isb::test::Segment;
 
 TEST_CASE("snapshot: a member's figures come from its counters", "[manager][snapshot]") {
   Segment seg({1, 2, 0, 0, 1});

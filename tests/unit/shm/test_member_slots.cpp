@@ -2,32 +2,18 @@
 // and the slot's life from free to removed and back.
 #include <catch2/catch.hpp>
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <array>
 #include <thread>
 #include <vector>
 
 #include "core/shm/member_slots.hpp"
+#include "segment.hpp"
 
 using namespace isb;
+using isb::test::Segment;
 
 namespace {
-
-struct Segment {
-  void* base = nullptr;
-  std::size_t size = 0;
-  SharedState state;
-  static SharedState make(void*& base, std::size_t& size, const SegmentGeometry& g) {
-    size = *SharedState::bytes_needed(g);
-    base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(base != MAP_FAILED);
-    return *SharedState::create(base, size, g, 1);
-  }
-  explicit Segment(const SegmentGeometry& g) : state(make(base, size, g)) {}
-  ~Segment() { munmap(base, size); }
-};
 
 // Balancer 0: member slots 0..5; two configured members, four growth slots.
 const std::array<std::uint8_t, 2> kConfigured{1, 1};

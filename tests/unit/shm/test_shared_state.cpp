@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,21 +11,12 @@
 
 #include "core/policy/selector.hpp"
 #include "core/shm/shared_state.hpp"
+#include "segment.hpp"
 
 using namespace isb;
+using isb::test::Mapping;
 
 namespace {
-
-// Anonymous shared memory, as httpd's parent creates it before forking.
-struct Mapping {
-  void* base = nullptr;
-  std::size_t size = 0;
-  explicit Mapping(std::size_t n) : size(n) {
-    base = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(base != MAP_FAILED);
-  }
-  ~Mapping() { munmap(base, size); }
-};
 
 const SegmentGeometry kGeometry{2, 5, 200, 1000};
 
