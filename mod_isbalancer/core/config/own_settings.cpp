@@ -1,18 +1,11 @@
 #include "core/config/own_settings.hpp"
 
 #include "core/manager/manager_edit.hpp"
+#include "core/routing/balancer_url.hpp"
 #include "core/text/host.hpp"
 
 namespace isb {
 namespace {
-
-template <class S>
-const Field<S>* by_name(std::string_view name) {
-  for (const Field<S>& f : fields_of<S>()) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
-}
 
 template <class S>
 void append_names(std::string& out) {
@@ -21,20 +14,6 @@ void append_names(std::string& out) {
     if (!out.empty()) out += ", ";
     out += f.name;
   }
-}
-
-template <class S>
-std::size_t index_in(const Field<S>& f) {
-  return static_cast<std::size_t>(&f - fields_of<S>().data());
-}
-
-// A balancer's name as mod_proxy keeps it: "balancer://" and the name, in lower
-// case, without a path ("balancer://c/" in a <Proxy> section is balancer://c).
-std::string balancer_key(std::string_view name) {
-  std::string key = lower_ascii(name);
-  const std::size_t slash = key.find('/', sizeof("balancer://") - 1);
-  if (slash != std::string::npos) key.resize(slash);
-  return key;
 }
 
 std::string quoted(std::string_view s) {
@@ -47,10 +26,7 @@ std::string quoted(std::string_view s) {
 }  // namespace
 
 MemberSettings OwnSettings::applied(MemberSettings into) const {
-  for (std::size_t i = 0; i < kMemberFields.size(); ++i) {
-    if ((member_fields >> i & 1U) != 0) copy_value(kMemberFields[i], member, into);
-  }
-  return into;
+  return with_values(std::move(into), member, member_fields);
 }
 
 MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c) {
@@ -104,7 +80,7 @@ std::optional<std::string> parse_own_settings(std::string_view directive, Settin
                " is mod_proxy's; set it on the BalancerMember line (a member's) or with " +
                "ProxySet (a balancer's), where mod_proxy reads it";
       }
-      const FieldSet bit = FieldSet{1} << index_in(f);
+      const FieldSet bit = field_bit(f);
       if ((given & bit) != 0) return who + ": " + std::string(key) + " is given twice";
       auto copy = values;
       if (!parse_value(f, value, copy, no_lists)) {
@@ -115,11 +91,11 @@ std::optional<std::string> parse_own_settings(std::string_view directive, Settin
       given |= bit;
       return std::nullopt;
     };
-    if (const MemberField* f = by_name<MemberSettings>(key)) {
+    if (const MemberField* f = field_named<MemberSettings>(key)) {
       if (auto err = take(*f, out.member, out.member_fields)) return err;
       continue;
     }
-    const BalancerField* b = by_name<BalancerSettings>(key);
+    const BalancerField* b = field_named<BalancerSettings>(key);
     if (b != nullptr && (scope == SettingScope::kBalancer || b->owner != Owner::kOurs)) {
       if (auto err = take(*b, out.balancer, out.balancer_fields)) return err;
       continue;
@@ -133,8 +109,8 @@ std::optional<std::string> parse_own_settings(std::string_view directive, Settin
 }
 
 bool is_balancer_word(std::string_view word) {
-  constexpr std::string_view kPrefix = "balancer://";
-  return word.size() > kPrefix.size() && lower_ascii(word.substr(0, kPrefix.size())) == kPrefix;
+  return word.size() > kBalancerPrefix.size() &&
+         lower_ascii(word.substr(0, kBalancerPrefix.size())) == kBalancerPrefix;
 }
 
 std::optional<std::string> parse_own_line(std::string_view directive, SettingScope scope,
@@ -199,14 +175,14 @@ std::optional<std::string> apply_own_lines(std::span<const OwnSettingsLine> line
     return std::nullopt;
   };
   for (ConfiguredBalancer& b : balancers) {
-    const std::string name = balancer_key(b.name);
     std::vector<Given> given(b.configured.size() + 1);
     for (int pass = 0; pass < 2; ++pass) {
       const bool member_lines = pass == 1;
       for (std::size_t i = 0; i < lines.size(); ++i) {
         const OwnSettingsLine& line = lines[i];
+        // The line's "balancer://c/" (any case, a path or not) names balancer://c.
         if (line.member.empty() == member_lines || line.server != b.server ||
-            balancer_key(line.balancer) != name) {
+            !names_balancer(b.name, balancer_of_url(line.balancer))) {
           continue;
         }
         used[i] = true;

@@ -298,13 +298,6 @@ const BalancerField* balancer_field_by_form(std::string_view form) noexcept {
   return nullptr;
 }
 
-const MemberField* member_field_by_name(std::string_view name) noexcept {
-  for (const MemberField& f : kMemberFields) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
-}
-
 std::optional<std::string> set_key_form(std::string_view key) {
   for (const MemberField& f : kMemberFields) {
     if (f.kind != FieldKind::kStatus && f.name == key) return std::string(f.form);
@@ -316,12 +309,7 @@ std::optional<std::string> set_key_form(std::string_view key) {
       return form;
     }
   }
-  if (const BalancerField* f =
-          std::find_if(kBalancerFields.begin(), kBalancerFields.end(),
-                       [key](const BalancerField& b) { return b.name == key; });
-      f != kBalancerFields.end()) {
-    return std::string(f->form);
-  }
+  if (const BalancerField* f = field_named<BalancerSettings>(key)) return std::string(f->form);
   return std::nullopt;
 }
 

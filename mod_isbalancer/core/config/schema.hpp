@@ -322,10 +322,9 @@ bool same_value(const Field<S>& f, const S& a, const S& b) noexcept;
 template <class S>
 void copy_value(const Field<S>& f, const S& from, S& to);
 
-// The entry of a form field or a `set` key, or nullptr.
+// The entry of a form field, or nullptr.
 const MemberField* member_field_by_form(std::string_view form) noexcept;
 const BalancerField* balancer_field_by_form(std::string_view form) noexcept;
-const MemberField* member_field_by_name(std::string_view name) noexcept;
 
 // The form field a JSON `set` key stands for: a field's form name, or
 // w_status_X for a status flag's JSON name; nullopt for an unknown key.
@@ -341,6 +340,30 @@ constexpr std::span<const MemberField> fields_of<MemberSettings>() noexcept {
 template <>
 constexpr std::span<const BalancerField> fields_of<BalancerSettings>() noexcept {
   return kBalancerFields;
+}
+
+// The entry of S named `name` (its `set` key and directive key), or nullptr.
+template <class S>
+constexpr const Field<S>* field_named(std::string_view name) noexcept {
+  for (const Field<S>& f : fields_of<S>()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+// The bit of entry `f` (one of fields_of<S>()) in a FieldSet.
+template <class S>
+constexpr FieldSet field_bit(const Field<S>& f) noexcept {
+  return FieldSet{1} << (&f - fields_of<S>().data());
+}
+
+// `into` with the values of the fields in `fields` taken from `values`.
+template <class S>
+S with_values(S into, const S& values, FieldSet fields) {
+  for (const Field<S>& f : fields_of<S>()) {
+    if ((fields & field_bit(f)) != 0) copy_value(f, values, into);
+  }
+  return into;
 }
 
 // The index in fields_of<S>() of the field that holds `m`, a member of S.

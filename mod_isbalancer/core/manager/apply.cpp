@@ -56,7 +56,7 @@ bool note_member_changes(std::string_view member, const MemberSettings& before,
 }
 
 bool rebuilds_member_indexes(const FieldChange& c) {
-  const MemberField* f = member_field_by_name(c.field);
+  const MemberField* f = field_named<MemberSettings>(c.field);
   return f != nullptr && f->has(kIndexed);
 }
 

@@ -419,20 +419,6 @@ std::vector<FormField> edit_fields_of(const S& a, const S& b, bool with_health_c
   return out;
 }
 
-template <class S>
-S applied_to(S s, const S& values, FieldSet fields) {
-  const auto table = fields_of<S>();
-  for (std::size_t i = 0; i < table.size(); ++i) {
-    if ((fields >> i & 1U) != 0) copy_value(table[i], values, s);
-  }
-  return s;
-}
-
-template <class S>
-std::size_t index_in(const Field<S>& f) {
-  return static_cast<std::size_t>(&f - fields_of<S>().data());
-}
-
 }  // namespace
 
 std::vector<FieldChange> diff(const MemberSettings& a, const MemberSettings& b,
@@ -457,7 +443,7 @@ std::vector<FormField> edit_fields(const BalancerSettings& a, const BalancerSett
 
 bool EditRequest::edits_health_checks() const noexcept {
   for (const MemberField& f : kMemberFields) {
-    if (f.has(kHealthCheck) && (member_fields >> index_in(f) & 1U) != 0) return true;
+    if (f.has(kHealthCheck) && (member_fields & field_bit(f)) != 0) return true;
   }
   return false;
 }
@@ -471,13 +457,13 @@ bool EditRequest::edits_balancer() const noexcept {
 }
 
 MemberSettings EditRequest::applied(MemberSettings s) const {
-  s = applied_to(std::move(s), member_values, member_fields);
+  s = with_values(std::move(s), member_values, member_fields);
   s.status = (s.status | status_set) & ~status_clear;
   return s;
 }
 
 BalancerSettings EditRequest::applied(BalancerSettings s) const {
-  return applied_to(std::move(s), balancer_values, balancer_fields);
+  return with_values(std::move(s), balancer_values, balancer_fields);
 }
 
 std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const EditRules& rules,
@@ -495,7 +481,7 @@ std::optional<EditRequest> parse_edit(std::span<const FormField> fields, const E
   auto take = [&](const auto& f, const std::string& v, auto& values, FieldSet& set) {
     if (f.has(kEmptyKeepsIt) && v.empty()) return true;
     if (!parse_value(f, v, values, names)) return false;
-    set |= FieldSet{1} << index_in(f);
+    set |= field_bit(f);
     return true;
   };
   for (std::size_t i = 0; i < fields.size(); ++i) {
