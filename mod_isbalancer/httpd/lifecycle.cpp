@@ -468,8 +468,11 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ISB_LOGNO(00048) "%s", wrong->c_str());
       return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (fresh) {
-      for (const auto& lb : locals) write_own_settings(*state, lb->first_member, lb->configured);
+    for (const auto& lb : locals) {
+      lb->configured_balancer = lb->member_defaults.applied(lb->configured_balancer);
+      if (!fresh) continue;
+      write_own_settings(*state, lb->first_member, lb->configured);
+      write_own_settings(state->balancer(lb->slot), lb->configured_balancer);
     }
     process_state().shared = state;
     process_state().parent_pid = getpid();

@@ -180,7 +180,7 @@ ManagerSnapshot take_snapshot(request_rec* r, const SharedState& shared) {
     out.timeout_us = b.s->timeout;
     out.nonce = std::string(field(b.s->nonce));
     read_counters(bc, out);
-    out.settings = read_settings(b);
+    out.settings = read_settings(b, bc);
     if (lb != nullptr) {
       out.persist = lb->persist;
       out.free_slots = free_member_slots(shared, lb->slots());

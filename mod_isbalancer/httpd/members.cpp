@@ -161,6 +161,10 @@ BalancerSettings read_settings(const proxy_balancer& b) {
   return out;
 }
 
+BalancerSettings read_settings(const proxy_balancer& b, const BalancerCounters& c) {
+  return with_own_settings(read_settings(b), c);
+}
+
 bool hc_method_known(std::string_view name) {
   return find_hc_method(name) != nullptr;
 }
@@ -204,6 +208,7 @@ void write_balancer(proxy_balancer& b, BalancerCounters& counters, const EditReq
     copy_field(s->sticky, sticky_cookie(*v));
     copy_field(s->sticky_path, sticky_path(*v));
   }
+  write_own_settings(counters, e);
   s->wupdated = apr_time_now();
 }
 
@@ -249,9 +254,9 @@ std::vector<std::vector<FormField>> runtime_edits(const LocalBalancer& lb,
     members[i].configured = lb.configured[i] ? &*lb.configured[i] : nullptr;
     members[i].current = read_settings(*s, state.member(lb.first_member + i));
   }
-  return isb::runtime_edits(field(lb.main->s->name).substr(sizeof(BALANCER_PREFIX) - 1),
-                            lb.configured_balancer, read_settings(*lb.main), members,
-                            process_state().health_checks);
+  return isb::runtime_edits(
+      field(lb.main->s->name).substr(sizeof(BALANCER_PREFIX) - 1), lb.configured_balancer,
+      read_settings(*lb.main, state.balancer(lb.slot)), members, process_state().health_checks);
 }
 
 void observe_service(const SharedState& state, std::int64_t now) {
@@ -319,9 +324,9 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
   bool rebuild = false;  // what every process indexes changed (routes, weights)
   BalancerCounters& counters = state.balancer(lb.slot);
   if (e.edits_balancer()) {
-    BalancerSettings before = read_settings(*lb.main);
+    BalancerSettings before = read_settings(*lb.main, counters);
     write_balancer(*lb.main, counters, e);
-    note_balancer_changes(before, read_settings(*lb.main), out.changes, reset);
+    note_balancer_changes(before, read_settings(*lb.main, counters), out.changes, reset);
   }
   if (member) {
     proxy_worker_shared* s = member_shared(state, *member);

@@ -59,8 +59,8 @@ struct LocalBalancer {
   std::vector<std::optional<MemberSettings>> configured;  // nullopt: a growth slot
   std::vector<std::uint8_t> configured_slot;              // 1 where `configured` has a value
   BalancerSettings configured_balancer;
-  // The settings ISBalancerSet gives every member of this balancer, including
-  // one added at run time.
+  // The settings ISBalancerSet gives this balancer (ejection cap, retry budget)
+  // and every member of it, including one added at run time.
   OwnSettings member_defaults;
   std::atomic<std::uint64_t> seen_version{~std::uint64_t{0}};
   // The selector's per-process state, for members as of seen_version.
@@ -120,6 +120,7 @@ inline proxy_worker_shared* member_shared(const SharedState& state, std::uint32_
 MemberSettings read_settings(const proxy_worker_shared& s);
 MemberSettings read_settings(const proxy_worker_shared& s, const MemberCounters& c);
 BalancerSettings read_settings(const proxy_balancer& b);
+BalancerSettings read_settings(const proxy_balancer& b, const BalancerCounters& c);
 
 // Writes the member fields of `e` into the member's shared struct and policy
 // region. Values were validated by parse_edit; the health-check method must be

@@ -29,13 +29,51 @@ MemberSettings OwnSettings::applied(MemberSettings into) const {
   return with_values(std::move(into), member, member_fields);
 }
 
+BalancerSettings OwnSettings::applied(BalancerSettings into) const {
+  return with_values(std::move(into), balancer, balancer_fields);
+}
+
+namespace {
+
+constexpr std::int64_t kUsPerSecond = 1'000'000;
+
+// Each own member setting, with where it lives in MemberCounters and its unit
+// there: one list for reading, writing and writing an edit.
+template <class Visit>
+void own_member_values(Visit&& visit) {
+  using M = MemberSettings;
+  using C = MemberCounters;
+  visit(&M::slowstart_s, &C::slowstart_us, kUsPerSecond);
+  visit(&M::eject_5xx, &C::eject_5xx, 1);
+  visit(&M::eject_gateway, &C::eject_gateway, 1);
+  visit(&M::eject_time_s, &C::eject_time_us, kUsPerSecond);
+  visit(&M::eject_max_s, &C::eject_max_us, kUsPerSecond);
+}
+
+template <class Visit>
+void own_balancer_values(Visit&& visit) {
+  using B = BalancerSettings;
+  using C = BalancerCounters;
+  visit(&B::eject_percent, &C::eject_percent);
+  visit(&B::retry_budget_percent, &C::retry_budget_percent);
+  visit(&B::retry_budget_floor, &C::retry_budget_floor);
+}
+
+}  // namespace
+
 MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c) {
-  m.slowstart_s = c.slowstart_us.load(std::memory_order_relaxed) / 1'000'000;
+  own_member_values([&](auto setting, auto counter, std::int64_t unit) {
+    m.*setting = (c.*counter).load(std::memory_order_relaxed) / unit;
+  });
+  m.eject_sessions = c.eject_sessions.load(std::memory_order_relaxed) != 0;
   return m;
 }
 
 void write_own_settings(MemberCounters& c, const MemberSettings& m) {
-  c.slowstart_us.store(m.slowstart_s * 1'000'000, std::memory_order_relaxed);
+  own_member_values([&](auto setting, auto counter, std::int64_t unit) {
+    (c.*counter).store(m.*setting * unit, std::memory_order_relaxed);
+  });
+  c.eject_sessions.store(m.eject_sessions ? 1 : 0, std::memory_order_relaxed);
 }
 
 void write_own_settings(const SharedState& state, std::uint32_t first,
@@ -46,9 +84,31 @@ void write_own_settings(const SharedState& state, std::uint32_t first,
 }
 
 void write_own_settings(MemberCounters& c, const EditRequest& e) {
-  if (auto v = e.value(&MemberSettings::slowstart_s)) {
-    c.slowstart_us.store(*v * 1'000'000, std::memory_order_relaxed);
+  own_member_values([&](auto setting, auto counter, std::int64_t unit) {
+    if (auto v = e.value(setting)) (c.*counter).store(*v * unit, std::memory_order_relaxed);
+  });
+  if (auto v = e.value(&MemberSettings::eject_sessions)) {
+    c.eject_sessions.store(*v ? 1 : 0, std::memory_order_relaxed);
   }
+}
+
+BalancerSettings with_own_settings(BalancerSettings b, const BalancerCounters& c) {
+  own_balancer_values([&](auto setting, auto counter) {
+    b.*setting = (c.*counter).load(std::memory_order_relaxed);
+  });
+  return b;
+}
+
+void write_own_settings(BalancerCounters& c, const BalancerSettings& b) {
+  own_balancer_values([&](auto setting, auto counter) {
+    (c.*counter).store(b.*setting, std::memory_order_relaxed);
+  });
+}
+
+void write_own_settings(BalancerCounters& c, const EditRequest& e) {
+  own_balancer_values([&](auto setting, auto counter) {
+    if (auto v = e.value(setting)) (c.*counter).store(*v, std::memory_order_relaxed);
+  });
 }
 
 std::string own_setting_names(SettingScope scope) {
@@ -152,27 +212,42 @@ std::optional<std::string> apply_own_lines(std::span<const OwnSettingsLine> line
   struct Given {
     FieldSet fields = 0;
     std::vector<std::string_view> where = std::vector<std::string_view>(kMemberFields.size());
+    FieldSet balancer_fields = 0;
+    std::vector<std::string_view> balancer_where =
+        std::vector<std::string_view>(kBalancerFields.size());
   };
-  auto give = [](Given& g, const OwnSettingsLine& line,
-                 std::string_view what) -> std::optional<std::string> {
-    const FieldSet twice = g.fields & line.settings->member_fields;
-    for (std::size_t i = 0; i < kMemberFields.size(); ++i) {
+  // Records that `line` gives `fields` of table S; names the first one an
+  // earlier line gave already.
+  auto give_fields = [](const auto& table, FieldSet& had, std::vector<std::string_view>& where,
+                        FieldSet fields, const OwnSettingsLine& line,
+                        std::string_view what) -> std::optional<std::string> {
+    const FieldSet twice = had & fields;
+    for (std::size_t i = 0; i < table.size(); ++i) {
       if ((twice >> i & 1U) == 0) continue;
       std::string out(line.where);
       out += ": ";
-      out += kMemberFields[i].name;
+      out += table[i].name;
       out += " of ";
       out += what;
       out += " is given already, at ";
-      out += g.where[i];
+      out += where[i];
       out += "; give it once";
       return out;
     }
-    for (std::size_t i = 0; i < kMemberFields.size(); ++i) {
-      if ((line.settings->member_fields >> i & 1U) != 0) g.where[i] = line.where;
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      if ((fields >> i & 1U) != 0) where[i] = line.where;
     }
-    g.fields |= line.settings->member_fields;
+    had |= fields;
     return std::nullopt;
+  };
+  auto give = [&](Given& g, const OwnSettingsLine& line,
+                  std::string_view what) -> std::optional<std::string> {
+    if (auto twice = give_fields(kMemberFields, g.fields, g.where, line.settings->member_fields,
+                                 line, what)) {
+      return twice;
+    }
+    return give_fields(kBalancerFields, g.balancer_fields, g.balancer_where,
+                       line.settings->balancer_fields, line, what);
   };
   for (ConfiguredBalancer& b : balancers) {
     std::vector<Given> given(b.configured.size() + 1);
@@ -191,6 +266,8 @@ std::optional<std::string> apply_own_lines(std::span<const OwnSettingsLine> line
           if (auto twice = give(given.back(), line, b.name)) return twice;
           b.defaults->member = settings.applied(b.defaults->member);
           b.defaults->member_fields |= settings.member_fields;
+          b.defaults->balancer = settings.applied(b.defaults->balancer);
+          b.defaults->balancer_fields |= settings.balancer_fields;
           for (auto& configured : b.configured) {
             if (configured) *configured = settings.applied(*configured);
           }
@@ -237,12 +314,16 @@ std::string own_lines_text(std::span<const OwnSettingsLine> lines) {
     text += '\n';
     text += line.member;
     text += '\n';
-    for (const auto& f : edit_fields(MemberSettings{}, line.settings->member, true)) {
-      text += f.name;
-      text += '=';
-      text += f.value;
-      text += '\n';
-    }
+    auto add = [&text](const std::vector<FormField>& fields) {
+      for (const auto& f : fields) {
+        text += f.name;
+        text += '=';
+        text += f.value;
+        text += '\n';
+      }
+    };
+    add(edit_fields(MemberSettings{}, line.settings->member, true));
+    add(edit_fields(BalancerSettings{}, line.settings->balancer));
     text += '\n';
   }
   return text;

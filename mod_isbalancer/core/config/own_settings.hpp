@@ -35,13 +35,15 @@ struct OwnSettings {
   BalancerSettings balancer;
   FieldSet balancer_fields = 0;
 
-  // `into` with the member settings given here written over it.
+  // `into` with the member (balancer) settings given here written over it.
   MemberSettings applied(MemberSettings into) const;
+  BalancerSettings applied(BalancerSettings into) const;
 };
 
 // Our member settings (the schema's Owner::kOurs fields) live in the member's
 // policy region of the shared segment, where every process reads them: the
-// slow-start window in µs. `m` with ours read from `c`; ours of `m` written to `c`.
+// slow-start window and ejection times in µs, the ejection thresholds and
+// switch as they are. `m` with ours read from `c`; ours of `m` written to `c`.
 MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c);
 void write_own_settings(MemberCounters& c, const MemberSettings& m);
 // Each configured member's (slots from `first`; nullopt: a growth slot, left as
@@ -50,6 +52,11 @@ void write_own_settings(const SharedState& state, std::uint32_t first,
                         std::span<const std::optional<MemberSettings>> configured);
 // Those of ours that the edit `e` gives, written to `c`; the others stay.
 void write_own_settings(MemberCounters& c, const EditRequest& e);
+// The same for a balancer's settings of ours (ejection cap, retry budget), in
+// its policy region.
+BalancerSettings with_own_settings(BalancerSettings b, const BalancerCounters& c);
+void write_own_settings(BalancerCounters& c, const BalancerSettings& b);
+void write_own_settings(BalancerCounters& c, const EditRequest& e);
 
 enum class SettingScope : std::uint8_t { kBalancer, kMember };
 

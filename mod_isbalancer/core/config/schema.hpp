@@ -39,8 +39,16 @@ struct MemberSettings {
   std::string hc_method;
   std::string hc_uri;
   std::string hc_expr;
-  // Ours (ISBalancerSet, ISBalancerMemberSet): the slow-start window, seconds.
+  // Ours (ISBalancerSet, ISBalancerMemberSet): the slow-start window, seconds;
+  // outlier ejection: the consecutive 5xx answers and gateway failures that
+  // eject (0: never), the first and the longest ejection in seconds, and whether
+  // an ejected member's sessions stay with it.
   std::int64_t slowstart_s = 0;
+  std::int64_t eject_5xx = 0;
+  std::int64_t eject_gateway = 0;
+  std::int64_t eject_time_s = 30;
+  std::int64_t eject_max_s = 300;
+  bool eject_sessions = false;
   bool operator==(const MemberSettings&) const = default;
 };
 
@@ -54,6 +62,12 @@ struct BalancerSettings {
   // when both are that name, "JSESSIONID|jsessionid" when they differ, "" for
   // none. sticky_cookie() and sticky_path() take it apart.
   std::string sticky;
+  // Ours (ISBalancerSet): the most members, in percent, that may be out for an
+  // ejection to go ahead; the retry budget, in percent of the requests in
+  // flight, and the failovers in flight it always allows.
+  std::int64_t eject_percent = 10;
+  std::int64_t retry_budget_percent = 20;
+  std::int64_t retry_budget_floor = 3;
   bool operator==(const BalancerSettings&) const = default;
 };
 
@@ -121,7 +135,7 @@ using MemberField = Field<MemberSettings>;
 using BalancerField = Field<BalancerSettings>;
 
 // In the order the page's forms show them and the audit log lists changes.
-inline constexpr std::array<MemberField, 12> kMemberFields = {{
+inline constexpr std::array<MemberField, 17> kMemberFields = {{
     {.name = "loadfactor",
      .form = "w_lf",
      .label = "Load factor",
@@ -151,6 +165,53 @@ inline constexpr std::array<MemberField, 12> kMemberFields = {{
      .unit = "seconds",
      .width = 4,
      .number = &MemberSettings::slowstart_s},
+    {.name = "eject5xx",
+     .form = "w_e5xx",
+     .label = "Eject after 5xx",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 0,
+     .hi = 1000,
+     .unit = "a count",
+     .width = 3,
+     .number = &MemberSettings::eject_5xx},
+    {.name = "ejectgateway",
+     .form = "w_egw",
+     .label = "Eject after gateway errors",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 0,
+     .hi = 1000,
+     .unit = "a count",
+     .width = 3,
+     .number = &MemberSettings::eject_gateway},
+    {.name = "ejecttime",
+     .form = "w_etime",
+     .label = "Ejection s",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 1,
+     .hi = 3600,
+     .unit = "seconds",
+     .width = 4,
+     .number = &MemberSettings::eject_time_s},
+    {.name = "ejectmaxtime",
+     .form = "w_emax",
+     .label = "Longest ejection s",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 1,
+     .hi = 86400,
+     .unit = "seconds",
+     .width = 5,
+     .number = &MemberSettings::eject_max_s},
+    {.name = "ejectsessions",
+     .form = "w_esess",
+     .label = "Sessions of an ejected member",
+     .kind = FieldKind::kSwitch,
+     .owner = Owner::kOurs,
+     .switch_text = "fail over|stay",
+     .on = &MemberSettings::eject_sessions},
     {.name = "route",
      .form = "w_wr",
      .label = "Route",
@@ -238,7 +299,7 @@ inline constexpr std::array<MemberField, 12> kMemberFields = {{
      .text = &MemberSettings::hc_expr},
 }};
 
-inline constexpr std::array<BalancerField, 5> kBalancerFields = {{
+inline constexpr std::array<BalancerField, 8> kBalancerFields = {{
     {.name = "lbmethod",
      .form = "b_lbm",
      .label = "LB method",
@@ -279,6 +340,36 @@ inline constexpr std::array<BalancerField, 5> kBalancerFields = {{
      .traits = kEmptyKeepsIt,
      .width = 24,
      .text = &BalancerSettings::sticky},
+    {.name = "ejectpercent",
+     .form = "b_epct",
+     .label = "Most members out %",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 0,
+     .hi = 100,
+     .unit = "a percentage",
+     .width = 3,
+     .number = &BalancerSettings::eject_percent},
+    {.name = "retrybudget",
+     .form = "b_rbud",
+     .label = "Retry budget %",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 0,
+     .hi = 100,
+     .unit = "a percentage",
+     .width = 3,
+     .number = &BalancerSettings::retry_budget_percent},
+    {.name = "retryfloor",
+     .form = "b_rfloor",
+     .label = "Failovers always allowed",
+     .kind = FieldKind::kCount,
+     .owner = Owner::kOurs,
+     .lo = 0,
+     .hi = 1000,
+     .unit = "a count",
+     .width = 4,
+     .number = &BalancerSettings::retry_budget_floor},
 }};
 
 // A set of fields of one table, by index.

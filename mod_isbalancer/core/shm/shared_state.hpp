@@ -46,7 +46,7 @@ namespace isb {
 
 inline constexpr std::size_t kSlotAlign = 64;
 inline constexpr std::uint64_t kSegmentMagic = 0x3130'4D48'5342'5349ULL;  // "ISBSHM01"
-inline constexpr std::uint32_t kLayoutVersion = 4;
+inline constexpr std::uint32_t kLayoutVersion = 5;
 // Ledger rows are bounded whatever the MPM's process limit: a process without a
 // row still counts busy, it is only not reclaimed if it dies mid-request.
 inline constexpr std::uint32_t kMaxProcessRows = 4096;
@@ -75,17 +75,38 @@ struct alignas(kSlotAlign) MemberCounters {
   std::atomic<std::int64_t> peak_latency_us{0};
   std::atomic<std::int64_t> peak_stamp_us{0};
 
-  // --- The member's policy region (layout 4): what the protections keep per
-  // member, beside the counters above.
+  // --- The member's policy region: what the protections keep per member,
+  // beside the counters above.
   // Slow start (health/slow_start.hpp): the member's window in µs (0: off; an own
   // setting, written from the configuration and by manager edits), and since
   // when it has been in service: 0 for as long as this segment has existed,
   // kOutOfService while it is not usable.
   std::atomic<std::int64_t> slowstart_us{0};
   std::atomic<std::int64_t> in_service_since_us{0};
-  // Room for outlier ejection (ejected until, times ejected, consecutive
-  // errors) and live sessions without another layout change. Zero until used.
-  std::atomic<std::uint64_t> reserved[11]{};
+  // Outlier ejection (health/ejection.hpp). Read by every pick: until when the
+  // member is ejected (µs; 0: it is not). Same cache line as the two above.
+  std::atomic<std::int64_t> ejected_until_us{0};
+  // Times it was ejected since the segment was made.
+  std::atomic<std::uint64_t> ejections{0};
+  // The backoff level its next ejection starts from, and when the level last
+  // went up (µs); the level decays while the member stays in.
+  std::atomic<std::int64_t> eject_level{0};
+  // --- second half: written per response, read by ejection decisions.
+  std::atomic<std::int64_t> eject_level_stamp_us{0};
+  // Consecutive 5xx answers, and consecutive gateway failures (no answer from
+  // the member: connect error, reset, timeout), across every child.
+  std::atomic<std::uint64_t> consecutive_5xx{0};
+  std::atomic<std::uint64_t> consecutive_gateway{0};
+  // The ejection settings (own settings, as slowstart_us): the thresholds (0:
+  // off), the base and the longest ejection in µs, and whether the sessions of
+  // an ejected member keep going to it (1) or fail over (0).
+  std::atomic<std::int64_t> eject_5xx{0};
+  std::atomic<std::int64_t> eject_gateway{0};
+  std::atomic<std::int64_t> eject_time_us{0};
+  std::atomic<std::int64_t> eject_max_us{0};
+  std::atomic<std::int64_t> eject_sessions{0};
+  // Room for live sessions without another layout change. Zero until used.
+  std::atomic<std::uint64_t> reserved[8]{};
 };
 
 // A member slot's life: free (never used, or a removed member's slot given back),
@@ -128,16 +149,33 @@ struct alignas(kSlotAlign) BalancerCounters {
   // refused. Written under the edit lock (edit_lock.hpp); 0 again when a
   // graceful restart keeps the segment.
   std::atomic<std::uint64_t> closed{0};
-  std::atomic<std::uint64_t> reserved_counters[2]{};
-  // --- The balancer's policy region (layout 4): room for what the protections
-  // keep per balancer (the retry budget's counts, a hash method's table
-  // generation) without another layout change. Zero until used.
-  std::atomic<std::uint64_t> reserved[8]{};
+  // --- The balancer's policy region.
+  // Outlier ejection (health/ejection.hpp): the most members, in percent, that
+  // may be out (ejected, or down for any other reason) for an ejection to go
+  // ahead (an own setting), and the PID of the process deciding one, or 0.
+  std::atomic<std::int64_t> eject_percent{0};
+  std::atomic<std::int64_t> eject_owner{0};
+  // The retry budget (policy/retry_budget.hpp): requests in flight on the
+  // balancer, and of those, the ones on a failover attempt; failovers let
+  // through and refused (budget spent; a body that cannot be sent again); the
+  // budget's settings (own settings): percent of requests in flight, and the
+  // floor.
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::int64_t> retries_in_flight{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> retries_refused{0};
+  std::atomic<std::uint64_t> unsafe_retries_refused{0};
+  std::atomic<std::int64_t> retry_budget_percent{0};
+  std::atomic<std::int64_t> retry_budget_floor{0};
+  // Room for a hash method's table generation and the like. Zero until used.
+  std::atomic<std::uint64_t> reserved[9]{};
 };
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
-static_assert(sizeof(MemberCounters) == 3 * kSlotAlign);
+static_assert(sizeof(MemberCounters) == 4 * kSlotAlign);
+static_assert(offsetof(MemberCounters, ejected_until_us) / kSlotAlign ==
+              offsetof(MemberCounters, in_service_since_us) / kSlotAlign);
 
 // MemberCounters::in_service_since_us of a member that is not in service.
 inline constexpr std::int64_t kOutOfService = -1;
@@ -156,7 +194,7 @@ std::int64_t latency_estimate_us(const MemberCounters& c, std::int64_t now_us) n
 // EWMA shown to operators (weight 1/8), sum and count, and the peak estimate, which
 // jumps to any sample above its decayed value and otherwise moves 1/8 of the way.
 void record_latency(MemberCounters& c, std::int64_t sample_us, std::int64_t now_us) noexcept;
-static_assert(sizeof(BalancerCounters) == 2 * kSlotAlign);
+static_assert(sizeof(BalancerCounters) == 3 * kSlotAlign);
 
 // The head of one busy-ledger row; `member_capacity` std::atomic<std::int32_t>
 // held counts follow it.

@@ -29,7 +29,32 @@ TEST_CASE("own settings: our keys are read into the schema's settings", "[config
   CHECK(after.route == "n1");  // only what was given
   OwnSettings none;
   CHECK(none.applied(m) == m);
-  CHECK(own_setting_names(SettingScope::kMember) == "slowstart");
+  CHECK(own_setting_names(SettingScope::kMember) ==
+        "slowstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, ejectsessions");
+  CHECK(own_setting_names(SettingScope::kBalancer) ==
+        "slowstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, ejectsessions, ejectpercent, "
+        "retrybudget, retryfloor");
+}
+
+TEST_CASE("own settings: a balancer's own settings go to the balancer, a member's to members",
+          "[config][directives]") {
+  OwnSettings s;
+  REQUIRE(!parse(SettingScope::kBalancer,
+                 {"ejectpercent=50", "retrybudget=25", "eject5xx=5", "ejectsessions=1"}, s));
+  CHECK(s.balancer.eject_percent == 50);
+  CHECK(s.balancer.retry_budget_percent == 25);
+  CHECK(s.member.eject_5xx == 5);
+  CHECK(s.member.eject_sessions);
+  const BalancerSettings b = s.applied(BalancerSettings{});
+  CHECK(b.eject_percent == 50);
+  CHECK(b.retry_budget_floor == 3);  // not given: the default stays
+  CHECK(parse(SettingScope::kMember, {"ejectpercent=50"}, s) ==
+        "ISBalancerMemberSet: ejectpercent is a balancer's setting; give it to ISBalancerSet");
+  OwnSettings fresh;
+  CHECK(parse(SettingScope::kBalancer, {"ejectpercent=101"}, fresh) ==
+        "ISBalancerSet: 'ejectpercent=101': ejectpercent must be a percentage from 0 to 100");
+  CHECK(parse(SettingScope::kBalancer, {"ejecttime=0"}, fresh) ==
+        "ISBalancerSet: 'ejecttime=0': ejecttime must be seconds from 1 to 3600");
 }
 
 TEST_CASE("own settings: each bad word names the directive, the word and the fix",
@@ -45,9 +70,11 @@ TEST_CASE("own settings: each bad word names the directive, the word and the fix
   CHECK(parse(SettingScope::kMember, {"lbmethod=bylatency"}, s)->find("ProxySet") !=
         std::string::npos);
   CHECK(parse(SettingScope::kMember, {"slowstart"}, s) ==
-        "ISBalancerMemberSet: 'slowstart' is not key=value; it takes slowstart");
+        "ISBalancerMemberSet: 'slowstart' is not key=value; it takes slowstart, eject5xx, "
+        "ejectgateway, ejecttime, ejectmaxtime, ejectsessions");
   CHECK(parse(SettingScope::kMember, {"slow=1"}, s) ==
-        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart");
+        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, eject5xx, ejectgateway, "
+        "ejecttime, ejectmaxtime, ejectsessions");
   CHECK(parse(SettingScope::kMember, {"slowstart=1", "slowstart=2"}, s) ==
         "ISBalancerMemberSet: slowstart is given twice");
   CHECK(parse(SettingScope::kBalancer, {}, s)->find("at least one") != std::string::npos);
@@ -91,9 +118,17 @@ TEST_CASE("own settings: a balancer's lines, then its members', whatever their o
   CHECK(!f.configured[2]);                     // a growth slot has no configured value ...
   CHECK(f.defaults.member.slowstart_s == 30);  // ... a member added there gets the default
   CHECK(f.defaults.member_fields != 0);
+  CHECK(f.defaults.balancer_fields == 0);
   CHECK(own_lines_text(lines) ==
         "balancer://c\nhttp://b\nw_slow=90\n\nBALANCER://C/\n\nw_slow=30\n\n");
   CHECK(own_lines_text({}).empty());
+  // A balancer's own setting goes to its defaults, and into the fingerprint.
+  Fixture g;
+  const OwnSettings budget = g.settings({"retrybudget=50"});
+  const std::vector<OwnSettingsLine> one{{"balancer://c", "", &budget, "conf:2", &kHost}};
+  REQUIRE(!apply_own_lines(one, g.balancers));
+  CHECK(g.defaults.applied(BalancerSettings{}).retry_budget_percent == 50);
+  CHECK(own_lines_text(one) == "balancer://c\n\nb_rbud=50\n\n");
 }
 
 TEST_CASE("own settings: a line that names nothing, or a setting given twice, is refused",
@@ -116,6 +151,10 @@ TEST_CASE("own settings: a line that names nothing, or a setting given twice, is
   CHECK(refused({{"balancer://c", "", &five, "conf:2", &kHost},
                  {"balancer://c", "", &five, "conf:7", &kHost}}) ==
         "conf:7: slowstart of balancer://c is given already, at conf:2; give it once");
+  const OwnSettings half = f.settings({"ejectpercent=50"});
+  CHECK(refused({{"balancer://c", "", &half, "conf:2", &kHost},
+                 {"balancer://c", "", &half, "conf:5", &kHost}}) ==
+        "conf:5: ejectpercent of balancer://c is given already, at conf:2; give it once");
   CHECK(refused({{"balancer://c", "http://a:8080", &five, "conf:2", &kHost},
                  {"balancer://c", "http://a:8080/", &five, "conf:4", &kHost}}) ==
         "conf:4: slowstart of http://a:8080 is given already, at conf:2; give it once");
@@ -182,5 +221,6 @@ TEST_CASE("own settings: a line in the wrong place or without its names is refus
   CHECK(line(SettingScope::kBalancer, std::nullopt, {"balancer://c"}, out)->find("at least one") !=
         std::string::npos);
   CHECK(line(SettingScope::kMember, "balancer://c", {"http://a", "slow=1"}, out) ==
-        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart");
+        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, eject5xx, ejectgateway, "
+        "ejecttime, ejectmaxtime, ejectsessions");
 }
