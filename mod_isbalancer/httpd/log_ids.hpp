@@ -46,6 +46,9 @@
 //   ISB00048 emerg   an ISBalancerSet / ISBalancerMemberSet line names no balancer or
 //                    member of its server
 //   ISB00049 warn    mod_watchdog is loaded but refused our once-a-second callback
+//   ISB00050 warn    outlier ejection: a member ejected, for how long and why
+//   ISB00051 warn    outlier ejection: a member reached a threshold but ejectpercent
+//                    kept it in
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

@@ -6,6 +6,7 @@
 
 #include "core/base/immortal.hpp"
 #include "core/config/scope.hpp"
+#include "core/health/ejection.hpp"
 #include "core/health/slow_start.hpp"
 #include "core/manager/apply.hpp"
 #include "core/persist/runtime_edits.hpp"
@@ -265,8 +266,8 @@ void observe_service(const SharedState& state, std::int64_t now) {
     for (std::uint32_t i = 0; i < lb->member_slots; ++i) {
       if (slot_state(slot_of(*lb, state, i)) != SlotState::kActive) continue;
       const std::uint32_t slot = lb->first_member + i;
-      note_service(state.member(slot), in_service(status_ref(member_shared(state, slot)).load()),
-                   now);
+      MemberCounters& c = state.member(slot);
+      note_service(c, serving(c, status_ref(member_shared(state, slot)).load(), now), now);
     }
   }
 }
@@ -343,11 +344,12 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       // A member added by this very edit was in no one's rotation: enabling it
       // in the same form counts as coming into service, as in stock.
       reset.member_was_in_service = usable() && !member_is_new;
-      const bool served_before = in_service(status_ref(s).load()) && !member_is_new;
+      const std::int64_t now = apr_time_now();
+      const bool served_before = serving(c, status_ref(s).load(), now) && !member_is_new;
       write_member(*s, c, e);
       rebuild = note_member_changes(name, before, read_settings(*s, c), hc, out.changes);
       reset.member_in_service = usable();
-      note_edit(c, served_before, in_service(status_ref(s).load()), apr_time_now());
+      note_edit(c, served_before, serving(c, status_ref(s).load(), now), now);
     }
   }
   if (reset.needed()) reset_credit(state, lb.slots());

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "canon.hpp"
+#include "core/health/ejection.hpp"
 #include "core/health/passive.hpp"
 #include "core/routing/balancer_url.hpp"
 #include "core/routing/decision.hpp"
@@ -59,6 +60,7 @@ proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noe
 // What pre_request leaves for post_request and the end of the request.
 struct Attempt {
   BusyTicket ticket;
+  proxy_worker* worker;  // the member it went to
   apr_time_t picked;
   const Selector* selector;  // the method that picked, for its result()
   std::uint32_t number;      // 0: the first try; n: the n-th failover
@@ -119,6 +121,39 @@ void mark_in_error(proxy_worker* worker, MemberCounters& counters) noexcept {
   status_ref(worker->s).fetch_or(PROXY_WORKER_IN_ERROR, std::memory_order_relaxed);
   worker->s->error_time = apr_time_now();
   counters.faults.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Counts one answer of `worker` for outlier ejection, and ejects it when that
+// reaches a threshold and the balancer's cap allows (core/health/ejection.hpp).
+void count_for_ejection(proxy_balancer* balancer, proxy_worker* worker, MemberCounters& counters,
+                        Answer answer, request_rec* r, std::int64_t now) noexcept {
+  const CountedAnswer counted = count_answer(counters, answer);
+  if (!counted.threshold) return;
+  const auto& shared = *process_state().shared;
+  WorkerTable table(balancer, shared);
+  std::size_t i = 0;
+  while (i < table.size() && &table.counters(i) != &counters) ++i;
+  if (i == table.size()) return;  // removed meanwhile
+  BalancerCounters& bc = shared.balancer(static_cast<std::uint32_t>(balancer->s->index));
+  const EjectResult res = try_eject(table, i, bc, now);
+  const char* why = counted.reason == EjectReason::kGateway ? "gateway failures" : "5xx answers";
+  if (res.outcome == EjectOutcome::kEjected) {
+    ap_log_rerror(
+        APLOG_MARK, APLOG_WARNING, 0, r,
+        ISB_LOGNO(00050) "%s: member %s ejected for %" APR_INT64_T_FMT " s after %" APR_UINT64_T_FMT
+                         " consecutive %s (level %" APR_INT64_T_FMT ", ejection %" APR_UINT64_T_FMT
+                         ")",
+        balancer->s->name, worker->s->name_ex, (res.until_us - now) / 1'000'000, counted.count, why,
+        res.level, counters.ejections.load(std::memory_order_relaxed));
+  } else if (res.outcome == EjectOutcome::kCapped) {
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  ISB_LOGNO(00051) "%s: member %s not ejected after %" APR_UINT64_T_FMT
+                                   " consecutive %s: %" APR_SIZE_T_FMT " of %" APR_SIZE_T_FMT
+                                   " members are out already and "
+                                   "ejectpercent allows %" APR_SIZE_T_FMT,
+                  balancer->s->name, worker->s->name_ex, counted.count, why, res.out, table.size(),
+                  res.limit);
+  }
 }
 
 proxy_worker* find_best(proxy_balancer* balancer, request_rec* r) noexcept {
@@ -205,6 +240,14 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     const auto* previous =
         static_cast<const Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
     req.attempt = previous != nullptr ? previous->number + 1 : 0;
+    // mod_proxy fails over only when the member could not be reached or gave
+    // no answer (503 from the scheme handler): a gateway failure of the member
+    // the last attempt went to, which post_request, run once at the end, never
+    // sees.
+    if (previous != nullptr && previous->worker != nullptr) {
+      count_for_ejection(b, previous->worker, *previous->ticket.counters, Answer::kGateway, r,
+                         req.now);
+    }
 
     Decision d = decide(table, policy, req, {scratch, n});
     if (d.forced_recovery) {
@@ -242,7 +285,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     auto* attempt = static_cast<Attempt*>(apr_palloc(r->pool, sizeof(Attempt)));
     *attempt = {shared->acquire_busy(process_state().process_row,
                                      static_cast<std::uint32_t>(chosen->s->index)),
-                req.now, policy.selector, req.attempt};
+                chosen, req.now, policy.selector, req.attempt};
     apr_pool_cleanup_register(r->pool, attempt, &release_busy, apr_pool_cleanup_null);
     ap_set_module_config(r->request_config, &isbalancer_module, attempt);
 
@@ -320,6 +363,10 @@ int post_request(proxy_worker* worker, proxy_balancer* balancer, request_rec* r,
                                      "failontimeout is On",
                     balancer->s->name, worker->s->name_ex);
       break;
+  }
+  if (ours) {
+    count_for_ejection(balancer, worker, counters, classify_answer(r->status, response.timed_out),
+                       r, result.now_us);
   }
   if (ours && attempt->selector->wants_results()) {
     result.status = r->status;

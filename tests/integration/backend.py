@@ -13,6 +13,8 @@ Paths:
   /sleepif/NAME/MS the same, but only on the backend named NAME (one slow member)
   /health          the health status set last (200 at start), for health checks
   /health/set/NNN  from now on /health answers NNN (a node that starts failing)
+  /fail/set/NNN[/P] from now on every other path answers NNN (P % of them, spread
+                   evenly; 100 when not given); /fail/set/0 ends it
   anything else    200; a request body is read and its length reported
 """
 import argparse
@@ -78,9 +80,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.server.health = int(path.split("/")[3])
             except ValueError:
                 status = 400
+        elif path.startswith("/fail/set/"):
+            parts = path.split("/")
+            try:
+                fail = int(parts[3]), int(parts[4]) if len(parts) > 4 else 100
+            except ValueError:
+                status = 400
+            else:
+                with LOCK:
+                    self.server.fail, self.server.fail_percent = fail
+                    self.server.fail_seen = 0
         elif path == "/redirect":
             status = 302
             extra.append(("Location", f"http://127.0.0.1:{self.server.server_port}/target"))
+        if self.server.fail and not path.startswith(("/health", "/fail/set/")):
+            with LOCK:
+                # P % of answers fail, spread evenly: the n-th fails when
+                # floor(n * P / 100) moves.
+                n = self.server.fail_seen = self.server.fail_seen + 1
+                if n * self.server.fail_percent // 100 != (n - 1) * self.server.fail_percent // 100:
+                    status = self.server.fail
         session, new = self._session()
         with LOCK:
             COUNTERS[session] = COUNTERS.get(session, 0) + 1
@@ -123,6 +142,7 @@ def main():
     srv.name = args.name
     srv.route = args.route
     srv.health = 200
+    srv.fail, srv.fail_percent, srv.fail_seen = 0, 100, 0
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -86,5 +87,12 @@ inline std::vector<std::string> picks(FakeTable& t, std::string_view method, int
 }
 
 using Names = std::vector<std::string>;
+
+// How often each name occurs in `names`.
+inline std::map<std::string, int> shares(const Names& names) {
+  std::map<std::string, int> out;
+  for (const auto& n : names) ++out[n];
+  return out;
+}
 
 }  // namespace isb::test

@@ -11,8 +11,9 @@
 //
 // where t is the time since the member came into service. "Into service" is
 // seen, not announced, from three places, so every way back counts the same
-// (the end of its retry interval, a health check passing again, an operator
-// enabling or un-draining it, a member added at run time): whoever balances a
+// (the end of its retry interval or of an outlier ejection, a health check
+// passing again, an operator enabling or un-draining it, a member added at run
+// time): whoever balances a
 // request notes each member it looks at (note_service); every member is noted
 // once a second by one child when mod_watchdog is loaded (mod_proxy_hcheck needs
 // it) and every ten seconds or so by httpd's parent (its monitor hook), so a

@@ -42,6 +42,14 @@ struct MemberSnapshot {
   // has been in service (0: since before the shared segment; -1: it is not).
   std::int64_t effective_weight = 0;
   std::int64_t in_service_since_us = 0;
+  // Outlier ejection (health/ejection.hpp): until when it is ejected (0: it is
+  // not, or no more), times ejected and times the cap kept it in, and its
+  // consecutive 5xx answers and gateway failures now.
+  std::int64_t ejected_until_us = 0;
+  std::uint64_t ejections = 0;
+  std::uint64_t ejections_capped = 0;
+  std::uint64_t consecutive_5xx = 0;
+  std::uint64_t consecutive_gateway = 0;
   bool added = false;                // added at run time, not in the configuration
   std::vector<FieldChange> differs;  // runtime values that differ from the configuration
   MemberSettings settings;           // what the edit form starts from

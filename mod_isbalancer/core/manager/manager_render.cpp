@@ -113,13 +113,20 @@ constexpr const char* kRefreshScript = R"JS(
             if (!row) return;
             put(cell(b.name, m.name, 'status'), m.status_text);
             var st = cell(b.name, m.name, 'status');
-            if (st) st.className = m.usable ? 'ok' : 'down';
+            if (st) st.className = m.usable && !m.ejected ? 'ok' : 'down';
             ['route', 'redirect', 'loadfactor', 'lbset', 'busy', 'elected', 'lbstatus', 'sticky',
              'faults', 'bytes_sent', 'bytes_received'].forEach(function (k) { put(cell(b.name, m.name, k), m[k]); });
             put(cell(b.name, m.name, 'loadfactor'), m.loadfactor === m.effective_loadfactor ?
                 String(m.loadfactor) : m.loadfactor + ' (now ' + m.effective_loadfactor + ')');
             put(cell(b.name, m.name, 'latency'),
                 m.latency.ewma_ms === null ? '-' : m.latency.ewma_ms.toFixed(1));
+            put(cell(b.name, m.name, 'failing'), m.consecutive_5xx + ' / ' + m.consecutive_gateway);
+            var ej = m.ejected ? 'until ' + new Date(m.ejected_until_us / 1000).toISOString()
+                .replace('T', ' ').slice(0, 19) + ' UTC' : 'no';
+            if (m.ejections) ej += ' (' + m.ejections + (m.ejections === 1 ? ' time)' : ' times)');
+            put(cell(b.name, m.name, 'ejected'), ej);
+            var ejc = cell(b.name, m.name, 'ejected');
+            if (ejc) ejc.className = m.ejected ? 'down' : '';
           });
         });
         put(stamp, 'updated ' + new Date().toLocaleTimeString());
@@ -154,6 +161,15 @@ std::string factor_text(const std::string& configured, const std::string& now) {
   return configured == now ? configured : configured + " (now " + now + ")";
 }
 
+// The page's Failing cell: consecutive 5xx answers / gateway failures; the
+// script writes the same from the JSON.
+std::string failing_text(std::uint64_t fives, std::uint64_t gateways) {
+  std::string out = std::to_string(fives);
+  out += " / ";
+  out += std::to_string(gateways);
+  return out;
+}
+
 std::string format_time_us(std::int64_t us) {
   if (us <= 0) return "-";
   std::time_t t = static_cast<std::time_t>(us / 1000000);
@@ -162,6 +178,25 @@ std::string format_time_us(std::int64_t us) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
+}
+
+// The page's Ejected cell: "until 2026-12-03 17:40:02 UTC (2 times)" while
+// ejected, else "no" and how often it was; the script writes the same from the
+// JSON.
+std::string ejected_text(std::int64_t until_us, std::uint64_t times) {
+  std::string out;
+  if (until_us != 0) {
+    out = "until ";
+    out += format_time_us(until_us);
+  } else {
+    out = "no";
+  }
+  if (times != 0) {
+    out += " (";
+    out += std::to_string(times);
+    out += times == 1 ? " time)" : " times)";
+  }
+  return out;
 }
 
 // A configuration value in a "differs" note: escaped, and visible when empty.
@@ -457,7 +492,7 @@ std::string render_html(const ManagerSnapshot& snap) {
         "<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th>"
         "<th>Set</th><th>Status</th><th>Elected</th><th>Busy</th><th>Load</th><th>To</th>"
         "<th>From</th><th>Sticky</th><th>Errors</th><th>Latency ms</th><th>Last error</th>"
-        "<th>Config</th></tr>\n";
+        "<th>Failing</th><th>Ejected</th><th>Config</th></tr>\n";
     for (const MemberSnapshot& m : b.members) {
       out += "<tr data-b=\"";
       out += escape_html(b.name);
@@ -471,7 +506,8 @@ std::string render_html(const ManagerSnapshot& snap) {
       td(factor_text(format_loadfactor(m.weight), format_loadfactor(m.effective_weight)), "n",
          "loadfactor");
       td(num(m.lbset), "n", "lbset");
-      td(escape_html(status_text(m.status)), is_usable(m.status) ? "ok" : "down", "status");
+      td(escape_html(status_text(m.status)),
+         is_usable(m.status) && m.ejected_until_us == 0 ? "ok" : "down", "status");
       td(num(m.elected), "n", "elected");
       td(num(m.busy), "n", "busy");
       td(num(m.lbstatus), "n", "lbstatus");
@@ -481,6 +517,9 @@ std::string render_html(const ManagerSnapshot& snap) {
       td(num(m.faults), "n", "faults");
       td(latency_ms(m.latency_ewma_us), "n", "latency");
       td(format_time_us(m.error_time_us));
+      td(failing_text(m.consecutive_5xx, m.consecutive_gateway), "n", "failing");
+      td(ejected_text(m.ejected_until_us, m.ejections), m.ejected_until_us != 0 ? "down" : nullptr,
+         "ejected");
       std::string config;
       if (m.added) {
         config = "added at run time";
@@ -609,6 +648,9 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   o.num("lbstatus", m.lbstatus);
   o.name("effective_loadfactor") += format_loadfactor(m.effective_weight);
   o.num("slowstart_s", m.settings.slowstart_s).num("in_service_since_us", m.in_service_since_us);
+  o.boolean("ejected", m.ejected_until_us != 0).num("ejected_until_us", m.ejected_until_us);
+  o.unum("ejections", m.ejections).unum("ejections_capped", m.ejections_capped);
+  o.unum("consecutive_5xx", m.consecutive_5xx).unum("consecutive_gateway", m.consecutive_gateway);
   if (with_health_checks) {
     o.name("health_check");
     JsonObject hc(out);
@@ -675,13 +717,19 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
     out += m.type;
     out += '\n';
   };
-  auto member_labels = [&out](const BalancerSnapshot& b, const MemberSnapshot& m) {
+  // `kind`: a further label kind="...", for series that split by it.
+  auto member_labels = [&out](const BalancerSnapshot& b, const MemberSnapshot& m,
+                              std::string_view kind = {}) {
     out += "{balancer=";
     append_label(out, short_balancer_name(b.name));
     out += ",member=";
     append_label(out, m.name);
     out += ",route=";
     append_label(out, m.route);
+    if (!kind.empty()) {
+      out += ",kind=";
+      append_label(out, kind);
+    }
     out += "} ";
   };
   auto member_metric = [&](const Metric& metric, auto value_of) {
@@ -719,6 +767,33 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
   member_metric({"isbalancer_member_effective_weight", "gauge",
                  "The member's loadfactor as slow start has it now."},
                 [&](const MemberSnapshot& m) { return format_loadfactor(m.effective_weight); });
+  member_metric(
+      {"isbalancer_member_ejected", "gauge",
+       "1 while outlier ejection keeps the member out, else 0."},
+      [&](const MemberSnapshot& m) { return std::string(m.ejected_until_us ? "1" : "0"); });
+  member_metric({"isbalancer_member_ejected_until_seconds", "gauge",
+                 "When the member's ejection ends (Unix time); 0 when it is not ejected."},
+                [&](const MemberSnapshot& m) { return seconds(m.ejected_until_us); });
+  member_metric({"isbalancer_member_ejections_total", "counter",
+                 "Times outlier ejection took the member out."},
+                [&](const MemberSnapshot& m) { return num(m.ejections); });
+  member_metric({"isbalancer_member_ejections_capped_total", "counter",
+                 "Times the member reached an ejection threshold but ejectpercent kept it in."},
+                [&](const MemberSnapshot& m) { return num(m.ejections_capped); });
+  header({"isbalancer_member_consecutive_errors", "gauge",
+          "The member's consecutive 5xx answers (kind=\"5xx\") and gateway failures "
+          "(kind=\"gateway\") now."});
+  for (const BalancerSnapshot& b : snap.balancers) {
+    for (const MemberSnapshot& m : b.members) {
+      for (auto [kind, count] :
+           {std::pair{"5xx", m.consecutive_5xx}, std::pair{"gateway", m.consecutive_gateway}}) {
+        out += "isbalancer_member_consecutive_errors";
+        member_labels(b, m, kind);
+        append_uint(out, count);
+        out += '\n';
+      }
+    }
+  }
   member_metric({"isbalancer_member_elected_total", "counter",
                  "Requests sent to the member (new sessions and sticky)."},
                 [&](const MemberSnapshot& m) { return num(m.elected); });

@@ -8,6 +8,12 @@ void read_counters(const MemberCounters& c, std::int64_t now_us, MemberSnapshot&
   constexpr auto kRelaxed = std::memory_order_relaxed;
   m.effective_weight = effective_weight(c, m.weight, now_us);
   m.in_service_since_us = c.in_service_since_us.load(kRelaxed);
+  const std::int64_t until = c.ejected_until_us.load(kRelaxed);
+  m.ejected_until_us = until > now_us ? until : 0;
+  m.ejections = c.ejections.load(kRelaxed);
+  m.ejections_capped = c.ejections_capped.load(kRelaxed);
+  m.consecutive_5xx = c.consecutive_5xx.load(kRelaxed);
+  m.consecutive_gateway = c.consecutive_gateway.load(kRelaxed);
   m.busy = c.busy.load(kRelaxed);
   m.elected = c.elected.load(kRelaxed);
   m.lbstatus = c.lbstatus.load(kRelaxed);

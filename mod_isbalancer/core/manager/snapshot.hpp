@@ -16,7 +16,8 @@
 namespace isb {
 
 // A member's figures at `now_us` from its counters: in flight, elected, credit,
-// sticky hits, faults, latency, and slow start's weight now and time in service.
+// sticky hits, faults, latency, slow start's weight now and time in service, and
+// the ejection state (an ejection that has ended reads as none).
 // `m.weight` (the configured loadfactor) is read first: slow start scales it.
 void read_counters(const MemberCounters& c, std::int64_t now_us, MemberSnapshot& m);
 

@@ -65,6 +65,9 @@ template <MemberTable T>
 Decision balance(T& t, const BalancerPolicy& policy, const RequestView& req,
                  std::span<Candidate> scratch, Decision d = {}) noexcept {
   std::size_t n = collect_candidates(t, req.now, scratch);
+  // Ejection never leaves a balancer without a member by itself: if it took
+  // every candidate away, it is ignored for this pick.
+  if (n == 0) n = collect_candidates(t, req.now, scratch, true);
   if (n == 0) {
     d.outcome = Outcome::kNoneUsable;
     d.member = kNoMember;
@@ -110,7 +113,10 @@ Decision decide(T& t, const BalancerPolicy& policy, const RequestView& req,
   d.forced_recovery = force_recovery_if_all_failed(t, req.now, policy.forcerecovery);
   d.session = find_session_route(policy.sticky, req.url, req.query, req.cookie_header);
   if (d.session) {
-    std::size_t m = find_route_member(t, d.session->route, req.now, policy.routes);
+    // With nofailover the session stays on an ejected member: the alternative
+    // is a certain 503.
+    std::size_t m =
+        find_route_member(t, d.session->route, req.now, policy.routes, policy.nofailover);
     if (m != kNoMember) {
       d.outcome = Outcome::kSticky;
       d.member = m;

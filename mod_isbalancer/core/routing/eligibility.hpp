@@ -10,6 +10,9 @@
 //   - only when that leaves no candidate are the usable standbys the candidates;
 //   - a member in error (E) becomes usable again once its retry interval has
 //     passed (never when stopped, S; at once when it ignores errors, I).
+// Ours on top: an ejected member (health/ejection.hpp) counts as unusable for
+// new sessions, so spares stand in for it too; and for its sessions unless it
+// keeps them (ejectsessions=1) or the caller says to keep them (nofailover).
 //
 // Everything is a template over MemberTable, so the httpd layer reads shared
 // memory directly and tests use plain structs. Nothing here allocates: callers
@@ -22,6 +25,7 @@
 #include <span>
 #include <string_view>
 
+#include "core/health/ejection.hpp"
 #include "core/health/slow_start.hpp"
 #include "core/member/member_table.hpp"
 #include "core/member/status.hpp"
@@ -85,9 +89,12 @@ std::span<const Candidate> list_members(T& t, std::span<Candidate> out) noexcept
 }
 
 // Fills `out` with the candidates for a new (non-sticky) request and returns how
-// many there are. `out` must have room for t.size() entries.
+// many there are. `out` must have room for t.size() entries. Ejected members
+// are left out unless `ejected_too` (the caller's second try when ejection left
+// no candidate at all).
 template <MemberTable T>
-std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out) noexcept {
+std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out,
+                               bool ejected_too = false) noexcept {
   const std::size_t n = t.size();
   int lbset = 0;
   int max_lbset = 0;
@@ -105,8 +112,9 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
         if (!reserve) ++unusable;
         continue;
       }
-      const bool usable = recover_if_due(t, i, now);
-      note_service(t.counters(i), in_service(t.status(i)), now);
+      const bool ejected = is_ejected(t.counters(i), now);
+      const bool usable = recover_if_due(t, i, now) && (ejected_too || !ejected);
+      note_service(t.counters(i), in_service(t.status(i)) && !ejected, now);
       if (reserve) {
         have_reserve = have_reserve || usable;
       } else if (usable) {
@@ -119,7 +127,8 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
       // Spares replace unusable members one for one, in configuration order.
       for (std::size_t i = 0; i < n && unusable > 0; ++i) {
         std::uint32_t st = t.status(i);
-        if (t.lbset(i) != lbset || (st & kHotSpare) == 0 || (st & kDrain) != 0 || !is_usable(st)) {
+        if (t.lbset(i) != lbset || (st & kHotSpare) == 0 || (st & kDrain) != 0 || !is_usable(st) ||
+            (!ejected_too && is_ejected(t.counters(i), now))) {
           continue;
         }
         out[count++] = make_candidate(t, i, now);
@@ -129,7 +138,8 @@ std::size_t collect_candidates(T& t, std::int64_t now, std::span<Candidate> out)
         for (std::size_t i = 0; i < n; ++i) {
           std::uint32_t st = t.status(i);
           if (t.lbset(i) != lbset || (st & kHotSpare) != 0 || (st & kHotStandby) == 0 ||
-              (st & kDrain) != 0 || !is_usable(st)) {
+              (st & kDrain) != 0 || !is_usable(st) ||
+              (!ejected_too && is_ejected(t.counters(i), now))) {
             continue;
           }
           out[count++] = make_candidate(t, i, now);
@@ -235,9 +245,19 @@ struct IndexedRoutes {
 // its members in order, non-standby ones first, then standbys; a usable one (or
 // one whose retry is due) wins; an unusable one with a `redirect` is followed
 // there. Each route other than the request's own is explored once.
+// Whether member i may take a request of its session at `now`: usable (or its
+// retry due), and not ejected unless it keeps its sessions or `keep` says so.
+template <MemberTable T>
+bool takes_session(T& t, std::size_t i, std::int64_t now, bool keep) noexcept {
+  if (!recover_if_due(t, i, now)) return false;
+  const MemberCounters& c = t.counters(i);
+  return keep || !is_ejected(c, now) || c.eject_sessions.load(std::memory_order_relaxed) != 0;
+}
+
 template <MemberTable T, class Routes>
 std::size_t walk_route(T& t, Routes& routes, std::size_t id, std::string_view route,
-                       std::int64_t now, ExploredRoutes& explored, bool redirected) noexcept {
+                       std::int64_t now, ExploredRoutes& explored, bool redirected,
+                       bool keep) noexcept {
   // The route a request carries is not marked: a cycle back to it explores it
   // once more, and the common lookup, without a redirect, touches no bits.
   if (redirected && !explored.first_visit(id)) return kNoMember;
@@ -249,12 +269,12 @@ std::size_t walk_route(T& t, Routes& routes, std::size_t id, std::string_view ro
       const bool standby = (t.status(i) & kHotStandby) != 0;
       standbys = standbys || standby;
       if (standby != want_standby) continue;
-      if (recover_if_due(t, i, now)) return i;
+      if (takes_session(t, i, now, keep)) return i;
       const std::string_view redirect = t.redirect(i);
       if (redirect.empty()) continue;
       const std::size_t j = routes.first_of_redirect(i, redirect);
       if (j == kNoMember) continue;
-      const std::size_t m = walk_route(t, routes, j, redirect, now, explored, true);
+      const std::size_t m = walk_route(t, routes, j, redirect, now, explored, true, keep);
       if (m != kNoMember) return m;
     }
   }
@@ -266,7 +286,8 @@ std::size_t walk_route(T& t, Routes& routes, std::size_t id, std::string_view ro
 // The member that serves sticky route `route`: a usable member with that route
 // (non-standby members first, then standbys), retrying one in error if due; if it
 // is unusable and names a `redirect` route, the member serving that route, found
-// the same way. kNoMember when there is none.
+// the same way. kNoMember when there is none. An ejected member counts as
+// unusable unless it keeps its sessions (ejectsessions) or `keep_ejected`.
 //
 // Cost: each route is explored at most once per lookup (a cycle of routes whose
 // members are all down used to cost exponential time; stock has the same flaw).
@@ -276,7 +297,8 @@ std::size_t walk_route(T& t, Routes& routes, std::size_t id, std::string_view ro
 // table, at most routes x members reads.
 template <MemberTable T>
 std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
-                              const RouteIndex* index = nullptr) noexcept {
+                              const RouteIndex* index = nullptr,
+                              bool keep_ejected = false) noexcept {
   detail::ExploredRoutes explored;
   explored.budget = t.size();
   detail::ScanRoutes<T> scan{t};
@@ -284,12 +306,13 @@ std::size_t find_route_member(T& t, std::string_view route, std::int64_t now,
   if (id == kNoMember) return kNoMember;
   if (index != nullptr && index->size() == t.size()) {
     detail::IndexedRoutes<T> indexed{t, *index};
-    const std::size_t m = detail::walk_route(t, indexed, id, route, now, explored, false);
+    const std::size_t m =
+        detail::walk_route(t, indexed, id, route, now, explored, false, keep_ejected);
     if (!indexed.stale) return m;
     explored = {};
     explored.budget = t.size();
   }
-  return detail::walk_route(t, scan, id, route, now, explored, false);
+  return detail::walk_route(t, scan, id, route, now, explored, false, keep_ejected);
 }
 
 // Whether any member carries `route`, usable or not (nofailover's test).

@@ -105,8 +105,10 @@ struct alignas(kSlotAlign) MemberCounters {
   std::atomic<std::int64_t> eject_time_us{0};
   std::atomic<std::int64_t> eject_max_us{0};
   std::atomic<std::int64_t> eject_sessions{0};
+  // Times a threshold was reached but ejectpercent kept the member in.
+  std::atomic<std::uint64_t> ejections_capped{0};
   // Room for live sessions without another layout change. Zero until used.
-  std::atomic<std::uint64_t> reserved[8]{};
+  std::atomic<std::uint64_t> reserved[7]{};
 };
 
 // A member slot's life: free (never used, or a removed member's slot given back),
@@ -152,9 +154,10 @@ struct alignas(kSlotAlign) BalancerCounters {
   // --- The balancer's policy region.
   // Outlier ejection (health/ejection.hpp): the most members, in percent, that
   // may be out (ejected, or down for any other reason) for an ejection to go
-  // ahead (an own setting), and the PID of the process deciding one, or 0.
+  // ahead (an own setting), and since when (µs) one process has been deciding
+  // an ejection, or 0.
   std::atomic<std::int64_t> eject_percent{0};
-  std::atomic<std::int64_t> eject_owner{0};
+  std::atomic<std::int64_t> eject_lock_us{0};
   // The retry budget (policy/retry_budget.hpp): requests in flight on the
   // balancer, and of those, the ones on a failover attempt; failovers let
   // through and refused (budget spent; a body that cannot be sent again); the

@@ -14,12 +14,6 @@ namespace {
 
 constexpr std::int64_t kSecond = 1'000'000;
 
-std::map<std::string, int> shares(const Names& names) {
-  std::map<std::string, int> out;
-  for (const auto& n : names) ++out[n];
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("slow start: the ramp is linear from a 10 % floor", "[health][slowstart]") {

@@ -38,7 +38,11 @@ ManagerSnapshot sample() {
   evil.redirect = "a\\b\nc";
   evil.status = kInitialized | kDisabled | kInError;
   evil.weight = 100;
-  evil.effective_weight = 25;  // ramping after a slow start
+  evil.effective_weight = 25;                     // ramping after a slow start
+  evil.ejected_until_us = 1'700'000'030'000'000;  // ejected for 30 s more, the 2nd time
+  evil.ejections = 2;
+  evil.consecutive_5xx = 1;
+  evil.consecutive_gateway = 1;
   b.members.push_back(evil);
   s.balancers.push_back(b);
   return s;
@@ -68,6 +72,10 @@ TEST_CASE("html escapes everything it prints", "[manager][html]") {
   CHECK(html.find("data-k=\"loadfactor\">1.5</td>") != std::string::npos);  // loadfactor 1.5
   CHECK(html.find("data-k=\"loadfactor\">1 (now 0.25)</td>") != std::string::npos);  // ramping
   CHECK(html.find("Init Dis Err") != std::string::npos);
+  CHECK(html.find("data-k=\"ejected\">until 2023-11-14 22:13:50 UTC (2 times)</td>") !=
+        std::string::npos);
+  CHECK(html.find("data-k=\"ejected\">no</td>") != std::string::npos);
+  CHECK(html.find("data-k=\"failing\">1 / 1</td>") != std::string::npos);
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
 }
 
@@ -89,6 +97,12 @@ TEST_CASE("json has the documented schema and escapes strings", "[manager][json]
   CHECK(json.find("\"effective_loadfactor\":1.5,\"slowstart_s\":0,\"in_service_since_us\":0") !=
         std::string::npos);
   CHECK(json.find("\"effective_loadfactor\":0.25") != std::string::npos);
+  // Outlier ejection, after slow start's keys.
+  CHECK(json.find("\"in_service_since_us\":0,\"ejected\":false,\"ejected_until_us\":0,"
+                  "\"ejections\":0,\"ejections_capped\":0,\"consecutive_5xx\":0,"
+                  "\"consecutive_gateway\":0") != std::string::npos);
+  CHECK(json.find("\"ejected\":true,\"ejected_until_us\":1700000030000000,\"ejections\":2") !=
+        std::string::npos);
 }
 
 TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
@@ -117,8 +131,17 @@ TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
   CHECK(text.find("isbalancer_member_effective_weight{balancer=\"wso2.identity.domain\","
                   "member=\"https://localhost:9443\",route=\"isNode1\"} 1.5\n") !=
         std::string::npos);
-  // 11 member series and a 2-line summary for each of 2 members, 2 balancer series.
-  CHECK(samples == (11 + 2) * 2 + 2);
+  CHECK(text.find("isbalancer_member_ejected{balancer=\"wso2.identity.domain\","
+                  "member=\"https://localhost:9443\",route=\"isNode1\"} 0\n") != std::string::npos);
+  CHECK(text.find("isbalancer_member_ejected_until_seconds{balancer=\"wso2.identity.domain\","
+                  "member=\"http://x\\\"/<script>alert(1)</script>\",route=\"<img src=x "
+                  "onerror=alert(1)>\"} 1700000030.000000\n") != std::string::npos);
+  CHECK(text.find("isbalancer_member_consecutive_errors{balancer=\"wso2.identity.domain\","
+                  "member=\"https://localhost:9443\",route=\"isNode1\",kind=\"gateway\"} 0\n") !=
+        std::string::npos);
+  // 15 member series, 2 of consecutive errors and a 2-line summary for each of 2
+  // members, 2 balancer series.
+  CHECK(samples == (15 + 2 + 2) * 2 + 2);
 }
 
 namespace {
