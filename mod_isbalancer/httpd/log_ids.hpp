@@ -46,6 +46,9 @@
 //   ISB00048 emerg   an ISBalancerSet / ISBalancerMemberSet line names no balancer or
 //                    member of its server
 //   ISB00049 warn    mod_watchdog is loaded but refused our once-a-second callback
+//   ISB00050 error   a failover refused: the balancer's retry budget is spent (503)
+//   ISB00051 error   a failover refused: the request body was read for the failed
+//                    member and its scheme does not keep it (503)
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "
