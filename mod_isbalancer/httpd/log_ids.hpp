@@ -49,6 +49,9 @@
 //   ISB00050 warn    outlier ejection: a member ejected, for how long and why
 //   ISB00051 warn    outlier ejection: a member reached a threshold but ejectpercent
 //                    kept it in
+//   ISB00052 error   a failover refused: the balancer's retry budget is spent (503)
+//   ISB00053 error   a failover refused: the request body was read for the failed
+//                    member and its scheme does not keep it (503)
 #pragma once
 
 #define ISB_LOGNO(n) "ISB" #n ": "

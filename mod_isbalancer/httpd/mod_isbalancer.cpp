@@ -13,6 +13,7 @@ void register_hooks(apr_pool_t* p) noexcept {
   using namespace isb::httpd;
   // Providers first: mod_proxy looks them up while it parses ProxySet lbmethod=.
   register_lbmethods(p);
+  register_body_counter();
   static const char* const after_proxy[] = {"mod_proxy.c", nullptr};
   ap_hook_pre_config(&pre_config, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_check_config(&check_config, after_proxy, nullptr, APR_HOOK_MIDDLE);

@@ -10,6 +10,8 @@
 #include "canon.hpp"
 #include "core/health/ejection.hpp"
 #include "core/health/passive.hpp"
+#include "core/policy/retry_budget.hpp"
+#include "core/policy/safe_failover.hpp"
 #include "core/routing/balancer_url.hpp"
 #include "core/routing/decision.hpp"
 #include "log_ids.hpp"
@@ -57,13 +59,33 @@ proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noe
   return nullptr;
 }
 
+// What a balanced request holds from its first pick to its end, for the retry
+// budget and body-safe failover (core/policy/retry_budget.hpp, safe_failover.hpp):
+// its count in the balancer's in_flight, and in retries_in_flight once it fails
+// over; the member of its latest attempt; and the request-body bytes the body
+// filter saw go up to a scheme handler. One request is handled by one thread at
+// a time, so the fields need no atomics.
+struct InFlight {
+  BalancerCounters* counters;
+  const proxy_worker* member;
+  apr_off_t body_read;
+  bool retrying;
+};
+
 // What pre_request leaves for post_request and the end of the request.
 struct Attempt {
   BusyTicket ticket;
-  proxy_worker* worker;  // the member it went to
   apr_time_t picked;
   const Selector* selector;  // the method that picked, for its result()
   std::uint32_t number;      // 0: the first try; n: the n-th failover
+  InFlight* flight;          // the request's, made by its first attempt
+};
+
+// A request's first attempt and its InFlight, in one allocation, given back by
+// one cleanup (end_request): the first attempt costs one pool cleanup, as before.
+struct FirstAttempt {
+  Attempt attempt;
+  InFlight flight;
 };
 
 // The selector's per-process state for `lb` (out of line: a stateless method,
@@ -90,6 +112,78 @@ BalancerPolicy request_policy(const proxy_balancer* b, const BalancerCounters& c
 apr_status_t release_busy(void* attempt) noexcept {
   SharedState::release_busy(static_cast<Attempt*>(attempt)->ticket);
   return APR_SUCCESS;
+}
+
+apr_status_t end_request(void* first) noexcept {
+  auto* f = static_cast<FirstAttempt*>(first);
+  SharedState::release_busy(f->attempt.ticket);
+  budget_leave(*f->flight.counters, f->flight.retrying);
+  return APR_SUCCESS;
+}
+
+// The input filter that counts request-body bytes on their way to a scheme
+// handler, into the request's InFlight (its ctx). Added by a request's first
+// attempt when the request has a body; speculative reads consume nothing and are
+// not counted. A bucket of unknown length counts as one byte: something was read.
+ap_filter_rec_t* g_body_counter = nullptr;
+
+apr_status_t count_body(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t mode,
+                        apr_read_type_e block, apr_off_t readbytes) noexcept {
+  const apr_status_t rv = ap_get_brigade(f->next, bb, mode, block, readbytes);
+  if (rv != APR_SUCCESS || mode == AP_MODE_SPECULATIVE) return rv;
+  apr_off_t length = 0;
+  apr_brigade_length(bb, 0, &length);
+  static_cast<InFlight*>(f->ctx)->body_read += length < 0 ? 1 : length;
+  return rv;
+}
+
+// Whether the request comes with a body: a Content-Length other than 0, or a
+// Transfer-Encoding (httpd drops Content-Length when both are sent).
+bool has_body(const request_rec* r) noexcept {
+  if (const char* length = apr_table_get(r->headers_in, "Content-Length")) {
+    for (; *length != '\0'; ++length) {
+      if (*length >= '1' && *length <= '9') return true;
+    }
+    return false;
+  }
+  return apr_table_get(r->headers_in, "Transfer-Encoding") != nullptr;
+}
+
+// A failover, attempt `number` >= 1, of a request that picked before: OK, or 503
+// when the body it read cannot be sent again (core/policy/safe_failover.hpp) or
+// the balancer's retry budget is spent (core/policy/retry_budget.hpp). Decided
+// before any member is picked.
+int allow_failover(request_rec* r, const proxy_balancer* b, InFlight& flight,
+                   std::uint32_t number) noexcept {
+  BalancerCounters& c = *flight.counters;
+  const char* scheme = flight.member->s->scheme;
+  const FailedAttempt failed{number, is_idempotent_method(r->method != nullptr ? r->method : ""),
+                             flight.body_read, scheme_keeps_body(field(flight.member->s->scheme))};
+  if (failover_safety(failed) == FailoverSafety::kBodyConsumed) {
+    c.unsafe_retries_refused.fetch_add(1, std::memory_order_relaxed);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  ISB_LOGNO(00053) "%s: no failover after member %s failed: %" APR_OFF_T_FMT
+                                   " bytes of the request body were read for it, and a %s "
+                                   "member does not keep them for another; 503",
+                  b->s->name, flight.member->s->name_ex, flight.body_read, scheme);
+    return HTTP_SERVICE_UNAVAILABLE;
+  }
+  // A refused request that held a count has given it back.
+  flight.retrying = flight.retrying ? admit_another_failover(c) : admit_failover(c);
+  if (!flight.retrying) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  ISB_LOGNO(00052) "%s: no failover after member %s failed: the retry budget "
+                                   "is spent (%" APR_INT64_T_FMT " failovers in flight for %"
+                                   APR_INT64_T_FMT " requests; retrybudget=%" APR_INT64_T_FMT
+                                   " retryfloor=%" APR_INT64_T_FMT "); 503",
+                  b->s->name, flight.member->s->name_ex,
+                  static_cast<apr_int64_t>(c.retries_in_flight.load(std::memory_order_relaxed)),
+                  static_cast<apr_int64_t>(c.in_flight.load(std::memory_order_relaxed)),
+                  static_cast<apr_int64_t>(c.retry_budget_percent.load(std::memory_order_relaxed)),
+                  static_cast<apr_int64_t>(c.retry_budget_floor.load(std::memory_order_relaxed)));
+    return HTTP_SERVICE_UNAVAILABLE;
+  }
+  return OK;
 }
 
 // "balancer://name/path" -> "scheme://member/path", canonicalised by the member
@@ -125,8 +219,9 @@ void mark_in_error(proxy_worker* worker, MemberCounters& counters) noexcept {
 
 // Counts one answer of `worker` for outlier ejection, and ejects it when that
 // reaches a threshold and the balancer's cap allows (core/health/ejection.hpp).
-void count_for_ejection(proxy_balancer* balancer, proxy_worker* worker, MemberCounters& counters,
-                        Answer answer, request_rec* r, std::int64_t now) noexcept {
+void count_for_ejection(proxy_balancer* balancer, const proxy_worker* worker,
+                        MemberCounters& counters, Answer answer, request_rec* r,
+                        std::int64_t now) noexcept {
   const CountedAnswer counted = count_answer(counters, answer);
   if (!counted.threshold) return;
   const auto& shared = *process_state().shared;
@@ -183,6 +278,11 @@ void register_lbmethods(apr_pool_t* p) noexcept {
   }
 }
 
+void register_body_counter() noexcept {
+  g_body_counter =
+      ap_register_input_filter("ISB_BODY_COUNTER", &count_body, nullptr, AP_FTYPE_RESOURCE);
+}
+
 bool is_our_lbmethod(const proxy_balancer_method* method) noexcept {
   for (const auto& m : g_methods) {
     if (method == &m) return true;
@@ -224,6 +324,21 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     if (!shared) return HTTP_SERVICE_UNAVAILABLE;
 
     BalancerCounters& bcounters = shared->balancer(static_cast<std::uint32_t>(b->s->index));
+    // A failover comes back here with the failed attempt still recorded; it may
+    // be refused before any member is picked.
+    const auto* previous =
+        static_cast<const Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
+    if (previous != nullptr) {
+      // mod_proxy fails over only when the member could not be reached or gave
+      // no answer (503 from the scheme handler): a gateway failure of the member
+      // the last attempt went to, which post_request, run once at the end, never
+      // sees; counted whether or not the failover may go ahead.
+      count_for_ejection(b, previous->flight->member, *previous->ticket.counters, Answer::kGateway,
+                         r, apr_time_now());
+      if (int rc = allow_failover(r, b, *previous->flight, previous->number + 1); rc != OK) {
+        return rc;
+      }
+    }
     // Members added or removed through the balancer-manager since the last request.
     LocalBalancer* lb = local_balancer(b);
     if (lb != nullptr && process_state().child_pool) {
@@ -236,18 +351,7 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     const char* cookie = apr_table_get(r->headers_in, "Cookie");
     RequestView req{*url, r->args ? std::string_view(r->args) : std::string_view{},
                     cookie ? std::string_view(cookie) : std::string_view{}, apr_time_now()};
-    // A failover comes back here with the failed attempt still recorded.
-    const auto* previous =
-        static_cast<const Attempt*>(ap_get_module_config(r->request_config, &isbalancer_module));
     req.attempt = previous != nullptr ? previous->number + 1 : 0;
-    // mod_proxy fails over only when the member could not be reached or gave
-    // no answer (503 from the scheme handler): a gateway failure of the member
-    // the last attempt went to, which post_request, run once at the end, never
-    // sees.
-    if (previous != nullptr && previous->worker != nullptr) {
-      count_for_ejection(b, previous->worker, *previous->ticket.counters, Answer::kGateway, r,
-                         req.now);
-    }
 
     Decision d = decide(table, policy, req, {scratch, n});
     if (d.forced_recovery) {
@@ -281,12 +385,28 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     proxy_worker* chosen = table.worker(d.member);
     *worker = chosen;
     // busy is released when the request ends, and recorded in this child's ledger
-    // row so that the parent gives it back if the child dies first.
-    auto* attempt = static_cast<Attempt*>(apr_palloc(r->pool, sizeof(Attempt)));
-    *attempt = {shared->acquire_busy(process_state().process_row,
-                                     static_cast<std::uint32_t>(chosen->s->index)),
-                chosen, req.now, policy.selector, req.attempt};
-    apr_pool_cleanup_register(r->pool, attempt, &release_busy, apr_pool_cleanup_null);
+    // row so that the parent gives it back if the child dies first. The first
+    // attempt also counts the request in the balancer's in_flight, for the retry
+    // budget, and counts its body as a scheme handler reads it.
+    const BusyTicket ticket = shared->acquire_busy(process_state().process_row,
+                                                   static_cast<std::uint32_t>(chosen->s->index));
+    Attempt* attempt;
+    if (previous == nullptr) {
+      auto* first = static_cast<FirstAttempt*>(apr_palloc(r->pool, sizeof(FirstAttempt)));
+      first->flight = {&bcounters, chosen, 0, false};
+      first->attempt = {ticket, req.now, policy.selector, 0, &first->flight};
+      budget_enter(bcounters);
+      apr_pool_cleanup_register(r->pool, first, &end_request, apr_pool_cleanup_null);
+      if (has_body(r)) {
+        ap_add_input_filter_handle(g_body_counter, &first->flight, r, r->connection);
+      }
+      attempt = &first->attempt;
+    } else {
+      attempt = static_cast<Attempt*>(apr_palloc(r->pool, sizeof(Attempt)));
+      *attempt = {ticket, req.now, policy.selector, req.attempt, previous->flight};
+      previous->flight->member = chosen;
+      apr_pool_cleanup_register(r->pool, attempt, &release_busy, apr_pool_cleanup_null);
+    }
     ap_set_module_config(r->request_config, &isbalancer_module, attempt);
 
     // apr_table_setn first looks for the key, and every BALANCER_* key falls in the

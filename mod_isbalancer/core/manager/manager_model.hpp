@@ -66,6 +66,14 @@ struct BalancerSnapshot {
   int max_attempts = 0;
   std::int64_t timeout_us = 0;
   std::uint64_t unavailable = 0;
+  // The retry budget (policy/retry_budget.hpp); its settings are in `settings`:
+  // requests and failovers in flight, failovers let through, and refused because
+  // the budget was spent or because the body could not be sent again.
+  std::int64_t in_flight = 0;
+  std::int64_t retries_in_flight = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t retries_refused = 0;
+  std::uint64_t unsafe_retries_refused = 0;
   std::string nonce;  // needed by every edit of this balancer
   bool persist = false;
   std::uint64_t edits = 0;

@@ -90,6 +90,18 @@ std::string escape_html(std::string_view text) {
 
 namespace {
 
+// "Failovers: N (refused: budget M, body K)"; the page's script writes the same.
+std::string failovers_text(const BalancerSnapshot& b) {
+  std::string out = "Failovers: ";
+  append_uint(out, b.retries);
+  out += " (refused: budget ";
+  append_uint(out, b.retries_refused);
+  out += ", body ";
+  append_uint(out, b.unsafe_retries_refused);
+  out += ')';
+  return out;
+}
+
 // The page's one script: every few seconds it fetches ?format=json and updates
 // the cells marked data-k, without reloading (so a half-filled form survives).
 constexpr const char* kRefreshScript = R"JS(
@@ -107,6 +119,10 @@ constexpr const char* kRefreshScript = R"JS(
         doc.balancers.forEach(function (b) {
           put(document.querySelector('[data-bal="' + CSS.escape(b.name) + '"] [data-k="unavailable"]'),
               b.unavailable);
+          var rb = b.retry_budget;
+          put(document.querySelector('[data-bal="' + CSS.escape(b.name) + '"] [data-k="failovers"]'),
+              'Failovers: ' + rb.retries + ' (refused: budget ' + rb.refused + ', body ' +
+              rb.unsafe_refused + ')');
           b.members.forEach(function (m) {
             var row = document.querySelector('[data-b="' + CSS.escape(b.name) + '"][data-m="' +
                                              CSS.escape(m.name) + '"]');
@@ -472,6 +488,10 @@ std::string render_html(const ManagerSnapshot& snap) {
     td(num(b.free_slots), "n");
     td(b.persist ? "yes (BalancerPersist On)" : "no");
     out += "</tr></table>\n";
+    // The retry budget's outcome (docs/protection.md#retry-budget).
+    out += "<p data-k=\"failovers\">";
+    out += failovers_text(b);
+    out += "</p>\n";
     if (!b.differs.empty() || !b.removed.empty()) {
       out += "<p class=\"diff\">Differs from the configuration file: ";
       bool first = true;
@@ -673,6 +693,16 @@ void balancer_json(std::string& out, const BalancerSnapshot& b, bool with_health
   o.boolean("nofailover", b.nofailover).boolean("forcerecovery", b.forcerecovery);
   o.num("maxattempts", b.max_attempts).num("timeout_us", b.timeout_us);
   o.unum("unavailable", b.unavailable);
+  o.name("retry_budget");
+  JsonObject budget(out);
+  budget.num("percent", b.settings.retry_budget_percent)
+      .num("floor", b.settings.retry_budget_floor)
+      .num("in_flight", b.in_flight)
+      .num("retries_in_flight", b.retries_in_flight);
+  budget.unum("retries", b.retries)
+      .unum("refused", b.retries_refused)
+      .unum("unsafe_refused", b.unsafe_retries_refused);
+  budget.close();
   o.str("nonce", b.nonce).boolean("persist", b.persist).unum("edits", b.edits);
   o.unum("free_slots", b.free_slots);
   append_array(o.name("differs"), b.differs, change_json);
@@ -846,6 +876,31 @@ std::string render_prometheus(const ManagerSnapshot& snap) {
   balancer_metric({"isbalancer_balancer_unavailable_total", "counter",
                    "Requests answered 503 because no member could take them."},
                   [](const BalancerSnapshot& b) { return b.unavailable; });
+  balancer_metric({"isbalancer_balancer_retries_total", "counter",
+                   "Failovers to another member let through by the retry budget."},
+                  [](const BalancerSnapshot& b) { return b.retries; });
+  header({"isbalancer_balancer_retries_refused_total", "counter",
+          "Failovers refused, with 503: the retry budget was spent (reason=\"budget\"), or "
+          "part of the request body was read for the failed member and not kept "
+          "(reason=\"body\")."});
+  for (const BalancerSnapshot& b : snap.balancers) {
+    for (const bool body : {false, true}) {
+      out += "isbalancer_balancer_retries_refused_total{balancer=";
+      append_label(out, short_balancer_name(b.name));
+      out += body ? ",reason=\"body\"} " : ",reason=\"budget\"} ";
+      append_uint(out, body ? b.unsafe_retries_refused : b.retries_refused);
+      out += '\n';
+    }
+  }
+  header({"isbalancer_balancer_retries_in_flight", "gauge",
+          "Requests on a failover attempt now, across every child."});
+  for (const BalancerSnapshot& b : snap.balancers) {
+    out += "isbalancer_balancer_retries_in_flight{balancer=";
+    append_label(out, short_balancer_name(b.name));
+    out += "} ";
+    append_int(out, b.retries_in_flight);
+    out += '\n';
+  }
   return out;
 }
 

@@ -26,8 +26,14 @@ void read_counters(const MemberCounters& c, std::int64_t now_us, MemberSnapshot&
 }
 
 void read_counters(const BalancerCounters& c, BalancerSnapshot& b) {
-  b.unavailable = c.unavailable.load(std::memory_order_relaxed);
-  b.edits = c.edits.load(std::memory_order_relaxed);
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  b.unavailable = c.unavailable.load(kRelaxed);
+  b.edits = c.edits.load(kRelaxed);
+  b.in_flight = c.in_flight.load(kRelaxed);
+  b.retries_in_flight = c.retries_in_flight.load(kRelaxed);
+  b.retries = c.retries.load(kRelaxed);
+  b.retries_refused = c.retries_refused.load(kRelaxed);
+  b.unsafe_retries_refused = c.unsafe_retries_refused.load(kRelaxed);
 }
 
 void compare_with_configuration(MemberSnapshot& m,

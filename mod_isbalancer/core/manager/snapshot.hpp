@@ -21,7 +21,8 @@ namespace isb {
 // `m.weight` (the configured loadfactor) is read first: slow start scales it.
 void read_counters(const MemberCounters& c, std::int64_t now_us, MemberSnapshot& m);
 
-// A balancer's figures from its counters: 503s given, edits applied.
+// A balancer's figures from its counters: 503s given, edits applied, the retry
+// budget's requests and failovers.
 void read_counters(const BalancerCounters& c, BalancerSnapshot& b);
 
 // What the page says of member `m` against the configuration: `slot` is its

@@ -20,6 +20,13 @@ ManagerSnapshot sample() {
   b.sticky_path = "jsessionid";
   b.max_attempts = 1;
   b.unavailable = 3;
+  b.settings.retry_budget_percent = 25;
+  b.settings.retry_budget_floor = 2;
+  b.in_flight = 12;
+  b.retries_in_flight = 1;
+  b.retries = 7;
+  b.retries_refused = 5;
+  b.unsafe_retries_refused = 1;
   MemberSnapshot m;
   m.name = "https://localhost:9443";
   m.route = "isNode1";
@@ -76,6 +83,8 @@ TEST_CASE("html escapes everything it prints", "[manager][html]") {
         std::string::npos);
   CHECK(html.find("data-k=\"ejected\">no</td>") != std::string::npos);
   CHECK(html.find("data-k=\"failing\">1 / 1</td>") != std::string::npos);
+  CHECK(html.find("<p data-k=\"failovers\">Failovers: 7 (refused: budget 5, body 1)</p>") !=
+        std::string::npos);
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
 }
 
@@ -103,6 +112,10 @@ TEST_CASE("json has the documented schema and escapes strings", "[manager][json]
                   "\"consecutive_gateway\":0") != std::string::npos);
   CHECK(json.find("\"ejected\":true,\"ejected_until_us\":1700000030000000,\"ejections\":2") !=
         std::string::npos);
+  // The retry budget, beside the balancer's other 503s.
+  CHECK(json.find("\"unavailable\":3,\"retry_budget\":{\"percent\":25,\"floor\":2,"
+                  "\"in_flight\":12,\"retries_in_flight\":1,\"retries\":7,\"refused\":5,"
+                  "\"unsafe_refused\":1},\"nonce\":") != std::string::npos);
 }
 
 TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
@@ -139,9 +152,21 @@ TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
   CHECK(text.find("isbalancer_member_consecutive_errors{balancer=\"wso2.identity.domain\","
                   "member=\"https://localhost:9443\",route=\"isNode1\",kind=\"gateway\"} 0\n") !=
         std::string::npos);
+  CHECK(text.find("# TYPE isbalancer_balancer_retries_total counter\n"
+                  "isbalancer_balancer_retries_total{balancer=\"wso2.identity.domain\"} 7\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE isbalancer_balancer_retries_refused_total counter\n"
+                  "isbalancer_balancer_retries_refused_total{balancer=\"wso2.identity.domain\","
+                  "reason=\"budget\"} 5\n"
+                  "isbalancer_balancer_retries_refused_total{balancer=\"wso2.identity.domain\","
+                  "reason=\"body\"} 1\n") != std::string::npos);
+  CHECK(text.find("# TYPE isbalancer_balancer_retries_in_flight gauge\n"
+                  "isbalancer_balancer_retries_in_flight{balancer=\"wso2.identity.domain\"} 1\n") !=
+        std::string::npos);
   // 15 member series, 2 of consecutive errors and a 2-line summary for each of 2
-  // members, 2 balancer series.
-  CHECK(samples == (15 + 2 + 2) * 2 + 2);
+  // members; 5 balancer series for the one balancer, one of them with a line per
+  // reason.
+  CHECK(samples == (15 + 2 + 2) * 2 + 6);
 }
 
 namespace {

@@ -55,10 +55,20 @@ TEST_CASE("snapshot: a member's figures come from its counters", "[manager][snap
   BalancerCounters& b = seg.state.balancer(0);
   b.unavailable = 9;
   b.edits = 4;
+  b.in_flight = 11;
+  b.retries_in_flight = 2;
+  b.retries = 30;
+  b.retries_refused = 6;
+  b.unsafe_retries_refused = 1;
   BalancerSnapshot bs;
   read_counters(b, bs);
   CHECK(bs.unavailable == 9);
   CHECK(bs.edits == 4);
+  CHECK(bs.in_flight == 11);
+  CHECK(bs.retries_in_flight == 2);
+  CHECK(bs.retries == 30);
+  CHECK(bs.retries_refused == 6);
+  CHECK(bs.unsafe_retries_refused == 1);
 }
 
 TEST_CASE("snapshot: a member against its configuration, or added at run time",
