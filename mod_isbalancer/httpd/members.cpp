@@ -295,6 +295,28 @@ LocalBalancer* find_local_in_scope(std::string_view scope, std::string_view name
   return found.index ? owners[*found.index] : nullptr;
 }
 
+namespace {
+
+// Ends the ejection of every active member of `lb` (ejectpercent set to 0),
+// noting each in `changes`.
+void end_ejections(const LocalBalancer& lb, const SharedState& state,
+                   std::vector<std::string>& changes) {
+  const std::int64_t now = apr_time_now();
+  for (std::uint32_t i = 0; i < lb.member_slots; ++i) {
+    if (slot_state(slot_of(lb, state, i)) != SlotState::kActive) continue;
+    const std::uint32_t slot = lb.first_member + i;
+    MemberCounters& c = state.member(slot);
+    if (!is_ejected(c, now)) continue;
+    end_ejection(c);
+    std::string line = "member ";
+    line += field(member_shared(state, slot)->name_ex);
+    line += " ejection ended";
+    changes.push_back(std::move(line));
+  }
+}
+
+}  // namespace
+
 ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditRequest& e,
                         apr_pool_t* scratch) {
   ApplyOutcome out;
@@ -327,7 +349,9 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
   if (e.edits_balancer()) {
     BalancerSettings before = read_settings(*lb.main, counters);
     write_balancer(*lb.main, counters, e);
-    note_balancer_changes(before, read_settings(*lb.main, counters), out.changes, reset);
+    const BalancerSettings after = read_settings(*lb.main, counters);
+    note_balancer_changes(before, after, out.changes, reset);
+    if (ends_ejections(before, after)) end_ejections(lb, state, out.changes);
   }
   if (member) {
     proxy_worker_shared* s = member_shared(state, *member);
@@ -347,7 +371,12 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       const std::int64_t now = apr_time_now();
       const bool served_before = serving(c, status_ref(s).load(), now) && !member_is_new;
       write_member(*s, c, e);
-      rebuild = note_member_changes(name, before, read_settings(*s, c), hc, out.changes);
+      const MemberSettings after = read_settings(*s, c);
+      rebuild = note_member_changes(name, before, after, hc, out.changes);
+      if (is_ejected(c, now) && ends_ejection(before, after)) {
+        end_ejection(c);
+        out.changes.push_back("member " + name + " ejection ended");
+      }
       reset.member_in_service = usable();
       note_edit(c, served_before, serving(c, status_ref(s).load(), now), now);
     }

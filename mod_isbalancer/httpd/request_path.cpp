@@ -222,7 +222,7 @@ void mark_in_error(proxy_worker* worker, MemberCounters& counters) noexcept {
 void count_for_ejection(proxy_balancer* balancer, const proxy_worker* worker,
                         MemberCounters& counters, Answer answer, request_rec* r,
                         std::int64_t now) noexcept {
-  const CountedAnswer counted = count_answer(counters, answer);
+  const CountedAnswer counted = count_answer(counters, answer, now);
   if (!counted.threshold) return;
   const auto& shared = *process_state().shared;
   WorkerTable table(balancer, shared);

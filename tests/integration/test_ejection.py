@@ -5,6 +5,7 @@ Prometheus; its sessions fail over; it comes back after the backoff, ramping;
 the cap keeps half of a balancer in when three of four members fail; and a
 member that cannot be reached is ejected from its failovers alone."""
 import json
+import urllib.parse
 import re
 import time
 
@@ -142,3 +143,36 @@ def test_ejection_settings_are_member_settings_of_ours(backends, httpd):
     _, _, body, _ = Client(h.port).request("/balancer-manager?format=json")
     (bal,) = json.loads(body)["balancers"]
     assert not bal["differs"], bal
+
+
+def test_an_operator_ends_an_ejection_by_putting_the_member_back(backends, httpd):
+    """A fixed node need not wait out its ejection: disabling and enabling it in the
+    manager (or turning its ejection off) ends it. ejectmaxtime is the longest an
+    ejection lasts, even below ejecttime."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2")],
+                   inside="ISBalancerSet eject5xx=2 ejecttime=600 ejectmaxtime=120 "
+                          "ejectpercent=50"))
+    h.allowed = EJECTION
+    failing(b)
+    [served_by(h) for _ in range(10)]
+    m = members(h)["n2"]
+    assert m["ejected"] and 110e6 < m["ejected_until_us"] - time.time() * 1e6 <= 120e6, m
+    failing(b, 0)  # the operator fixes the node ...
+    _, _, body, _ = Client(h.port).request("/balancer-manager?format=json")
+    nonce = json.loads(body)["balancers"][0]["nonce"]
+
+    def post(fields):
+        return Client(h.port).request(
+            "/balancer-manager", method="POST",
+            body=urllib.parse.urlencode({"b": "c", "w": b.url, "nonce": nonce, **fields}),
+            headers={"Content-Type": "application/x-www-form-urlencoded",
+                     "Referer": f"http://127.0.0.1:{h.port}/balancer-manager"})
+    assert post({"w_lf": "2"})[0] == 200  # another change leaves it out
+    assert members(h)["n2"]["ejected"]
+    assert post({"w_status_D": "1"})[0] == 200  # ... disables and enables it
+    status, _, page, _ = post({"w_status_D": "0"})
+    assert status == 200 and "ejection ended" in page, page
+    m = members(h)["n2"]
+    assert not m["ejected"] and m["ejected_until_us"] == 0 and m["ejections"] == 1, m
+    assert "b" in {served_by(h)[0] for _ in range(12)}

@@ -10,10 +10,13 @@
 //   - consecutive gateway failures: 502, 503 and 504, and any timeout: the
 //     member could not be reached, reset the connection or did not answer.
 // Any answer below 500 clears both; any other 5xx clears the gateway count.
-// When a count reaches its threshold (eject5xx=, ejectgateway=; 0: never) the
-// member is ejected for ejecttime × level, at most ejectmaxtime, where the
-// level is one more than the last ejection's, less one for each ejecttime the
-// member has since stayed in (Envoy: base_ejection_time × times ejected, up to
+// Answers while the member is ejected (its sessions that stay, requests in
+// flight when it was ejected) are not counted: it starts afresh when it is
+// back. When a count reaches its threshold (eject5xx=, ejectgateway=; 0:
+// never) the member is ejected for ejecttime × level, at most ejectmaxtime,
+// where the level is one more than the last ejection's (but no higher than
+// the one that reaches ejectmaxtime), less one for each ejecttime the member
+// has since stayed in (Envoy: base_ejection_time × times ejected, up to
 // max_ejection_time, decaying while healthy).
 //
 // The cap (ejectpercent=, per balancer, default 10 as Envoy's
@@ -75,16 +78,17 @@ inline bool serving(const MemberCounters& c, std::uint32_t status, std::int64_t 
 // Why a count reached its threshold.
 enum class EjectReason : std::uint8_t { k5xx, kGateway };
 
-// Counts one answer of the member. Returns the reason when it makes a count
-// reach its threshold (the caller then calls try_eject), else nothing. A good
-// answer costs two relaxed loads; a store only when a count was up.
+// Counts one answer of the member at `now_us`. Returns the reason when it
+// makes a count reach its threshold (the caller then calls try_eject), else
+// nothing. A good answer costs two relaxed loads; a store only when a count was
+// up. A failure while the member is ejected is not counted.
 struct CountedAnswer {
   bool threshold = false;
   EjectReason reason = EjectReason::k5xx;
   std::uint64_t count = 0;  // the count that reached it
 };
 
-inline CountedAnswer count_answer(MemberCounters& c, Answer a) noexcept {
+inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_us) noexcept {
   CountedAnswer out;
   if (a == Answer::kGood) {
     if (c.consecutive_5xx.load(std::memory_order_relaxed) != 0) {
@@ -95,6 +99,7 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a) noexcept {
     }
     return out;
   }
+  if (is_ejected(c, now_us)) return out;
   const std::uint64_t fives = c.consecutive_5xx.fetch_add(1, std::memory_order_relaxed) + 1;
   std::uint64_t gateways = 0;
   if (a == Answer::kGateway) {
@@ -113,20 +118,29 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a) noexcept {
   return out;
 }
 
-// The level an ejection at `now_us` takes: one more than `level`, the last
-// one's, less one for each `base_us` since that ejection ended at `ended_us`.
-constexpr std::int64_t next_eject_level(std::int64_t level, std::int64_t ended_us,
-                                        std::int64_t base_us, std::int64_t now_us) noexcept {
-  if (base_us > 0 && now_us > ended_us) level -= (now_us - ended_us) / base_us;
-  return std::max<std::int64_t>(level, 0) + 1;
+// The highest level: the first whose ejection lasts `max_us` (at least 1).
+constexpr std::int64_t max_eject_level(std::int64_t base_us, std::int64_t max_us) noexcept {
+  base_us = std::max<std::int64_t>(base_us, 1);
+  return std::max<std::int64_t>(1, (std::max<std::int64_t>(max_us, 1) + base_us - 1) / base_us);
 }
 
-// How long an ejection of `level` lasts: base × level, at most `max_us` (and
-// never less than base).
+// The level an ejection at `now_us` takes: one more than `level`, the last
+// one's, less one for each `base_us` since that ejection ended at `ended_us`,
+// and no more than max_eject_level(): a member that flapped a hundred times is
+// not held at the longest ejection for a hundred intervals after it recovered.
+constexpr std::int64_t next_eject_level(std::int64_t level, std::int64_t ended_us,
+                                        std::int64_t base_us, std::int64_t max_us,
+                                        std::int64_t now_us) noexcept {
+  if (base_us > 0 && now_us > ended_us) level -= (now_us - ended_us) / base_us;
+  return std::min(std::max<std::int64_t>(level, 0) + 1, max_eject_level(base_us, max_us));
+}
+
+// How long an ejection of `level` lasts: base × level, at most `max_us`, even
+// when that is below base (ejectmaxtime is the longest an ejection lasts).
 constexpr std::int64_t eject_duration(std::int64_t level, std::int64_t base_us,
                                       std::int64_t max_us) noexcept {
   base_us = std::max<std::int64_t>(base_us, 1);
-  max_us = std::max(max_us, base_us);
+  max_us = std::max<std::int64_t>(max_us, 1);
   return level >= max_us / base_us ? max_us : std::min(base_us * level, max_us);
 }
 
@@ -167,6 +181,9 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
   if (!b.eject_lock_us.compare_exchange_strong(held, mine, std::memory_order_acquire)) return r;
   MemberCounters& c = t.counters(i);
   if (is_ejected(c, now_us)) {
+    // A run that reached its threshold just as another process ejected it.
+    c.consecutive_5xx.store(0, std::memory_order_relaxed);
+    c.consecutive_gateway.store(0, std::memory_order_relaxed);
     r.outcome = EjectOutcome::kAlready;
   } else {
     const std::size_t n = t.size();
@@ -184,11 +201,11 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
       r.outcome = EjectOutcome::kCapped;
     } else {
       const std::int64_t base = c.eject_time_us.load(std::memory_order_relaxed);
-      r.level =
-          next_eject_level(c.eject_level.load(std::memory_order_relaxed),
-                           c.eject_level_stamp_us.load(std::memory_order_relaxed), base, now_us);
-      r.until_us =
-          now_us + eject_duration(r.level, base, c.eject_max_us.load(std::memory_order_relaxed));
+      const std::int64_t max = c.eject_max_us.load(std::memory_order_relaxed);
+      r.level = next_eject_level(c.eject_level.load(std::memory_order_relaxed),
+                                 c.eject_level_stamp_us.load(std::memory_order_relaxed), base, max,
+                                 now_us);
+      r.until_us = now_us + eject_duration(r.level, base, max);
       c.eject_level.store(r.level, std::memory_order_relaxed);
       c.eject_level_stamp_us.store(r.until_us, std::memory_order_relaxed);
       c.ejected_until_us.store(r.until_us, std::memory_order_relaxed);
@@ -198,6 +215,15 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
   }
   b.eject_lock_us.store(0, std::memory_order_release);
   return r;
+}
+
+// Ends the member's ejection at once (an operator's doing, see
+// manager/apply.hpp's ends_ejection); its runs start again. Its backoff level
+// stays.
+inline void end_ejection(MemberCounters& c) noexcept {
+  c.ejected_until_us.store(0, std::memory_order_relaxed);
+  c.consecutive_5xx.store(0, std::memory_order_relaxed);
+  c.consecutive_gateway.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace isb

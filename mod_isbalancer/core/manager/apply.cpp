@@ -1,5 +1,7 @@
 #include "core/manager/apply.hpp"
 
+#include "core/health/slow_start.hpp"
+
 namespace isb {
 
 bool edits_added_member(const EditRequest& e) {
@@ -58,6 +60,18 @@ bool note_member_changes(std::string_view member, const MemberSettings& before,
 bool rebuilds_member_indexes(const FieldChange& c) {
   const MemberField* f = field_named<MemberSettings>(c.field);
   return f != nullptr && f->has(kIndexed);
+}
+
+bool ends_ejection(const MemberSettings& before, const MemberSettings& after) {
+  const bool turned_off = (before.eject_5xx != 0 || before.eject_gateway != 0) &&
+                          after.eject_5xx == 0 && after.eject_gateway == 0;
+  // Only the operator's flags are in settings: in_service() of them says
+  // whether the operator keeps the member out.
+  return turned_off || (!in_service(before.status) && in_service(after.status));
+}
+
+bool ends_ejections(const BalancerSettings& before, const BalancerSettings& after) {
+  return before.eject_percent != 0 && after.eject_percent == 0;
 }
 
 }  // namespace isb

@@ -69,6 +69,17 @@ bool note_member_changes(std::string_view member, const MemberSettings& before,
                          const MemberSettings& after, bool health_checks,
                          std::vector<std::string>& out);
 
+// Whether an edit of a member ends its outlier ejection (health/ejection.hpp):
+// the operator turned ejection off for it (both thresholds to 0), or put it
+// back into service (cleared the last of the flags that kept it out, e.g.
+// disabled and enabled it again). An operator who has fixed a node need not
+// wait out an ejection of up to ejectmaxtime.
+bool ends_ejection(const MemberSettings& before, const MemberSettings& after);
+
+// Whether an edit of a balancer ends the ejections of all its members: it set
+// ejectpercent to 0, which allows none.
+bool ends_ejections(const BalancerSettings& before, const BalancerSettings& after);
+
 // The active slot (absolute index) of `b` whose member URL means the same as
 // `name`, compared as member_key(): the spelling an operator typed
 // ("HTTP://Host:80/") finds the member mod_proxy named "http://host".

@@ -671,6 +671,9 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   o.boolean("ejected", m.ejected_until_us != 0).num("ejected_until_us", m.ejected_until_us);
   o.unum("ejections", m.ejections).unum("ejections_capped", m.ejections_capped);
   o.unum("consecutive_5xx", m.consecutive_5xx).unum("consecutive_gateway", m.consecutive_gateway);
+  o.num("eject5xx", m.settings.eject_5xx).num("ejectgateway", m.settings.eject_gateway);
+  o.num("ejecttime_s", m.settings.eject_time_s).num("ejectmaxtime_s", m.settings.eject_max_s);
+  o.boolean("ejectsessions", m.settings.eject_sessions);
   if (with_health_checks) {
     o.name("health_check");
     JsonObject hc(out);
@@ -703,6 +706,7 @@ void balancer_json(std::string& out, const BalancerSnapshot& b, bool with_health
       .unum("refused", b.retries_refused)
       .unum("unsafe_refused", b.unsafe_retries_refused);
   budget.close();
+  o.num("ejectpercent", b.settings.eject_percent);
   o.str("nonce", b.nonce).boolean("persist", b.persist).unum("edits", b.edits);
   o.unum("free_slots", b.free_slots);
   append_array(o.name("differs"), b.differs, change_json);

@@ -38,7 +38,7 @@ struct Fixture {
   std::optional<EjectResult> feed(std::size_t i, Answer a, int count, std::int64_t now) {
     std::optional<EjectResult> last;
     for (int k = 0; k < count; ++k) {
-      const CountedAnswer c = count_answer(t.counters(i), a);
+      const CountedAnswer c = count_answer(t.counters(i), a, now);
       if (c.threshold) last = try_eject(t, i, b, now);
     }
     return last;
@@ -63,18 +63,18 @@ TEST_CASE("ejection: consecutive counts, cleared by a good answer", "[health][ej
   MemberCounters c;
   c.eject_5xx.store(5);
   c.eject_gateway.store(3);
-  for (int i = 0; i < 4; ++i) CHECK_FALSE(count_answer(c, Answer::k5xx).threshold);
-  CHECK(count_answer(c, Answer::kGood).threshold == false);
+  for (int i = 0; i < 4; ++i) CHECK_FALSE(count_answer(c, Answer::k5xx, 0).threshold);
+  CHECK(count_answer(c, Answer::kGood, 0).threshold == false);
   CHECK(c.consecutive_5xx.load() == 0);
   // A gateway failure is a 5xx too; another 5xx breaks a run of gateway failures.
-  count_answer(c, Answer::kGateway);
-  count_answer(c, Answer::kGateway);
+  count_answer(c, Answer::kGateway, 0);
+  count_answer(c, Answer::kGateway, 0);
   CHECK(c.consecutive_gateway.load() == 2);
-  count_answer(c, Answer::k5xx);
+  count_answer(c, Answer::k5xx, 0);
   CHECK(c.consecutive_gateway.load() == 0);
   CHECK(c.consecutive_5xx.load() == 3);
-  count_answer(c, Answer::k5xx);
-  const CountedAnswer at5 = count_answer(c, Answer::k5xx);
+  count_answer(c, Answer::k5xx, 0);
+  const CountedAnswer at5 = count_answer(c, Answer::k5xx, 0);
   CHECK(at5.threshold);
   CHECK(at5.reason == EjectReason::k5xx);
   CHECK(at5.count == 5);
@@ -82,12 +82,12 @@ TEST_CASE("ejection: consecutive counts, cleared by a good answer", "[health][ej
   MemberCounters g;
   g.eject_5xx.store(3);
   g.eject_gateway.store(3);
-  count_answer(g, Answer::kGateway);
-  count_answer(g, Answer::kGateway);
-  CHECK(count_answer(g, Answer::kGateway).reason == EjectReason::kGateway);
+  count_answer(g, Answer::kGateway, 0);
+  count_answer(g, Answer::kGateway, 0);
+  CHECK(count_answer(g, Answer::kGateway, 0).reason == EjectReason::kGateway);
   // Threshold 0: counted (the page shows it), never ejects.
   MemberCounters off;
-  for (int i = 0; i < 100; ++i) CHECK_FALSE(count_answer(off, Answer::kGateway).threshold);
+  for (int i = 0; i < 100; ++i) CHECK_FALSE(count_answer(off, Answer::kGateway, 0).threshold);
   CHECK(off.consecutive_gateway.load() == 100);
 }
 
@@ -98,15 +98,23 @@ TEST_CASE("ejection: the backoff grows with each ejection and decays while in",
   CHECK(eject_duration(1, base, max) == 30 * kSecond);
   CHECK(eject_duration(2, base, max) == 60 * kSecond);
   CHECK(eject_duration(10, base, max) == 300 * kSecond);
-  CHECK(eject_duration(1'000'000'000'000, base, max) == max);  // no overflow
-  CHECK(eject_duration(1, base, 10 * kSecond) == base);        // max below base: base
+  CHECK(eject_duration(1'000'000'000'000, base, max) == max);    // no overflow
+  CHECK(eject_duration(1, base, 10 * kSecond) == 10 * kSecond);  // the longest is the longest
   // One more than last time, less one per base interval since it ended.
-  CHECK(next_eject_level(0, 0, base, 1000 * kSecond) == 1);
-  CHECK(next_eject_level(3, 100 * kSecond, base, 100 * kSecond) == 4);
-  CHECK(next_eject_level(3, 100 * kSecond, base, 129 * kSecond) == 4);
-  CHECK(next_eject_level(3, 100 * kSecond, base, 130 * kSecond) == 3);
-  CHECK(next_eject_level(3, 100 * kSecond, base, 190 * kSecond) == 1);
-  CHECK(next_eject_level(3, 100 * kSecond, base, 10'000 * kSecond) == 1);
+  CHECK(next_eject_level(0, 0, base, max, 1000 * kSecond) == 1);
+  CHECK(next_eject_level(3, 100 * kSecond, base, max, 100 * kSecond) == 4);
+  CHECK(next_eject_level(3, 100 * kSecond, base, max, 129 * kSecond) == 4);
+  CHECK(next_eject_level(3, 100 * kSecond, base, max, 130 * kSecond) == 3);
+  CHECK(next_eject_level(3, 100 * kSecond, base, max, 190 * kSecond) == 1);
+  CHECK(next_eject_level(3, 100 * kSecond, base, max, 10'000 * kSecond) == 1);
+  // No higher than the level that reaches the longest ejection: a member that
+  // flapped fifty times is back to the base time after as many intervals as
+  // the longest ejection holds, not fifty.
+  CHECK(max_eject_level(base, max) == 10);
+  CHECK(max_eject_level(base, 301 * kSecond) == 11);
+  CHECK(max_eject_level(base, kSecond) == 1);
+  CHECK(next_eject_level(50, 100 * kSecond, base, max, 100 * kSecond) == 10);
+  CHECK(next_eject_level(10, 100 * kSecond, base, max, 100 * kSecond + 10 * base) == 1);
 
   Fixture f(10, 50);
   MemberCounters& c = f.t.counters(0);
@@ -123,16 +131,35 @@ TEST_CASE("ejection: the backoff grows with each ejection and decays while in",
   r = f.feed(0, Answer::kGateway, 3, 131 * kSecond);
   CHECK(r->level == 2);
   CHECK(c.ejected_until_us.load() == 191 * kSecond);
-  // A failure while ejected (a session that stayed) does not eject it again.
-  c.consecutive_gateway.store(2);
-  r = f.feed(0, Answer::kGateway, 1, 150 * kSecond);
-  CHECK(r->outcome == EjectOutcome::kAlready);
+  // Failures while ejected (sessions that stayed) do not eject it again.
+  CHECK_FALSE(f.feed(0, Answer::kGateway, 3, 150 * kSecond));
   CHECK(c.ejected_until_us.load() == 191 * kSecond);
   // Healthy for 60 s after the second: the level is back to 0, so 1 again.
   r = f.feed(0, Answer::k5xx, 5, 251 * kSecond);
   CHECK(r->outcome == EjectOutcome::kEjected);
   CHECK(r->level == 1);
   CHECK(c.ejections.load() == 3);
+}
+
+TEST_CASE("ejection: failures while ejected do not count towards the next one",
+          "[health][ejection]") {
+  Fixture f(3, 100);
+  MemberCounters& c = f.t.counters(0);
+  REQUIRE(f.feed(0, Answer::k5xx, 5, 100 * kSecond)->outcome == EjectOutcome::kEjected);
+  // Its sessions stay (ejectsessions=1) and keep failing while it is out ...
+  CHECK_FALSE(f.feed(0, Answer::k5xx, 20, 110 * kSecond));
+  CHECK(c.consecutive_5xx.load() == 0);
+  // ... so once back it needs a whole run again.
+  CHECK_FALSE(f.feed(0, Answer::k5xx, 4, 131 * kSecond));
+  CHECK(f.feed(0, Answer::k5xx, 1, 131 * kSecond)->outcome == EjectOutcome::kEjected);
+  // A run that reaches its threshold as another process ejects it starts again.
+  c.consecutive_5xx.store(5);
+  CHECK(try_eject(f.t, 0, f.b, 140 * kSecond).outcome == EjectOutcome::kAlready);
+  CHECK(c.consecutive_5xx.load() == 0);
+  // An operator ends an ejection at once; the level stays for next time.
+  end_ejection(c);
+  CHECK_FALSE(is_ejected(c, 140 * kSecond));
+  CHECK(c.eject_level.load() == 2);
 }
 
 TEST_CASE("ejection: the cap counts members down for other reasons", "[health][ejection]") {
@@ -192,7 +219,7 @@ TEST_CASE("ejection: one decision at a time per balancer; a dead holder's lock i
     for (std::size_t i = 0; i < 8; ++i) {
       threads.emplace_back([&g, i, now] {
         for (int k = 0; k < 200; ++k) {
-          const CountedAnswer c = count_answer(g.t.counters(i), Answer::kGateway);
+          const CountedAnswer c = count_answer(g.t.counters(i), Answer::kGateway, now);
           if (c.threshold) try_eject(g.t, i, g.b, now);
         }
       });

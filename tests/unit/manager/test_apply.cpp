@@ -117,3 +117,31 @@ TEST_CASE("apply: the audit lines of an edit, and what they ask for", "[manager]
   CHECK(!note_member_changes("http://a", m, m, false, lines));
   CHECK(lines.empty());
 }
+
+TEST_CASE("apply: an operator's edit that ends an ejection", "[manager][apply][ejection]") {
+  MemberSettings before;
+  before.eject_5xx = 5;
+  MemberSettings after = before;
+  CHECK_FALSE(ends_ejection(before, after));
+  after.lbfactor = 200;  // any other change leaves it ejected
+  CHECK_FALSE(ends_ejection(before, after));
+  after.eject_5xx = 0;  // ejection turned off for the member
+  CHECK(ends_ejection(before, after));
+  after.eject_gateway = 3;  // one threshold left: still on
+  CHECK_FALSE(ends_ejection(before, after));
+  // Disabled (or stopped, or draining) and put back: back into service.
+  MemberSettings off = before;
+  off.status = kDisabled;
+  CHECK(ends_ejection(off, before));
+  CHECK_FALSE(ends_ejection(before, off));
+  off.status = kDisabled | kStopped;
+  MemberSettings still = before;
+  still.status = kStopped;
+  CHECK_FALSE(ends_ejection(off, still));  // stopped still keeps it out
+  BalancerSettings b;
+  BalancerSettings none = b;
+  none.eject_percent = 0;
+  CHECK(ends_ejections(b, none));
+  CHECK_FALSE(ends_ejections(none, none));
+  CHECK_FALSE(ends_ejections(none, b));
+}

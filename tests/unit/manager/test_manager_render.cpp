@@ -112,10 +112,14 @@ TEST_CASE("json has the documented schema and escapes strings", "[manager][json]
                   "\"consecutive_gateway\":0") != std::string::npos);
   CHECK(json.find("\"ejected\":true,\"ejected_until_us\":1700000030000000,\"ejections\":2") !=
         std::string::npos);
+  // ... and the ejection settings, so that a script can read what it set.
+  CHECK(json.find("\"consecutive_gateway\":0,\"eject5xx\":0,\"ejectgateway\":0,"
+                  "\"ejecttime_s\":30,\"ejectmaxtime_s\":300,\"ejectsessions\":false") !=
+        std::string::npos);
   // The retry budget, beside the balancer's other 503s.
   CHECK(json.find("\"unavailable\":3,\"retry_budget\":{\"percent\":25,\"floor\":2,"
                   "\"in_flight\":12,\"retries_in_flight\":1,\"retries\":7,\"refused\":5,"
-                  "\"unsafe_refused\":1},\"nonce\":") != std::string::npos);
+                  "\"unsafe_refused\":1},\"ejectpercent\":10,\"nonce\":") != std::string::npos);
 }
 
 TEST_CASE("prometheus text: names, labels, escaping", "[manager][prometheus]") {
