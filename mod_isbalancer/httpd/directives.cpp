@@ -246,13 +246,15 @@ const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("ISBalancerSet", as_cmd_func(set_own_settings), nullptr,
                      RSRC_CONF | ACCESS_CONF,
                      "[balancer://NAME] key=value ...: settings of ours for a balancer and "
-                     "the default of each of its members (slowstart=, eject5xx=, ejectgateway=, "
+                     "the default of each of its members (slowstart=, slowstartatstart=, "
+                     "eject5xx=, ejectgateway=, "
                      "ejecttime=, ejectmaxtime=, ejectsessions=, ejectpercent=, retrybudget=, "
                      "retryfloor=)"),
     AP_INIT_RAW_ARGS("ISBalancerMemberSet", as_cmd_func(set_own_settings),
                      const_cast<char*>("member"), RSRC_CONF | ACCESS_CONF,
                      "[balancer://NAME] MEMBER-URL key=value ...: settings of ours for one "
-                     "member (slowstart=, eject5xx=, ejectgateway=, ejecttime=, ejectmaxtime=, "
+                     "member (slowstart=, slowstartatstart=, eject5xx=, ejectgateway=, ejecttime=, "
+                     "ejectmaxtime=, "
                      "ejectsessions=)"),
     {},
 };

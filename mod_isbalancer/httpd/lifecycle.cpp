@@ -15,6 +15,7 @@
 #include "core/config/conflicts.hpp"
 #include "core/config/inventory.hpp"
 #include "core/config/vhosts.hpp"
+#include "core/health/slow_start.hpp"
 #include "core/manager/nonce.hpp"
 #include "core/persist/replay.hpp"
 #include "core/policy/selector.hpp"
@@ -468,10 +469,14 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, ISB_LOGNO(00048) "%s", wrong->c_str());
       return HTTP_INTERNAL_SERVER_ERROR;
     }
+    const std::int64_t now = apr_time_now();
     for (const auto& lb : locals) {
       lb->configured_balancer = lb->member_defaults.applied(lb->configured_balancer);
       if (!fresh) continue;
       write_own_settings(*state, lb->first_member, lb->configured);
+      for (std::uint32_t k = 0; k < lb->configured.size(); ++k) {
+        if (lb->configured[k]) note_segment_start(state->member(lb->first_member + k), now);
+      }
       write_own_settings(state->balancer(lb->slot), lb->configured_balancer);
     }
     process_state().shared = state;

@@ -183,3 +183,21 @@ def test_a_health_check_recovery_with_no_traffic_ramps(backends, httpd):
     wait_for(lambda: not failed(), timeout=15, what="the health check to pass n2 again")
     got = [served_by(h) for _ in range(300)]
     assert got.count("b") < 0.25 * len(got), got.count("b")
+
+
+def test_slowstartatstart_ramps_a_member_from_httpds_start(backends, httpd):
+    """By default a member in service when httpd starts takes its full share at
+    once; slowstartatstart=1 ramps it from the start too (a node that boots with
+    httpd)."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2")],
+                   inside="ISBalancerSet slowstart=30\n"
+                          f"    ISBalancerMemberSet {b.url} slowstartatstart=1"))
+    docs = {m["route"]: m for m in member_docs(h)}
+    assert docs["n1"]["in_service_since_us"] == 0 and not docs["n1"]["slowstartatstart"]
+    assert docs["n2"]["in_service_since_us"] > 0 and docs["n2"]["slowstartatstart"], docs
+    assert docs["n2"]["effective_loadfactor"] < 0.2, docs["n2"]
+    got = [served_by(h) for _ in range(100)]
+    assert got.count("b") < 20, got.count("b")  # about 10 of 110 at 10 %
+    _, _, page, _ = Client(h.port).request("/balancer-manager")
+    assert 'name="w_slowinit"' in page

@@ -50,6 +50,15 @@ void own_member_values(Visit&& visit) {
   visit(&M::eject_max_s, &C::eject_max_us, kUsPerSecond);
 }
 
+// The switches among them, kept as 0 or 1.
+template <class Visit>
+void own_member_switches(Visit&& visit) {
+  using M = MemberSettings;
+  using C = MemberCounters;
+  visit(&M::slowstart_at_start, &C::slowstart_at_start);
+  visit(&M::eject_sessions, &C::eject_sessions);
+}
+
 template <class Visit>
 void own_balancer_values(Visit&& visit) {
   using B = BalancerSettings;
@@ -65,7 +74,9 @@ MemberSettings with_own_settings(MemberSettings m, const MemberCounters& c) {
   own_member_values([&](auto setting, auto counter, std::int64_t unit) {
     m.*setting = (c.*counter).load(std::memory_order_relaxed) / unit;
   });
-  m.eject_sessions = c.eject_sessions.load(std::memory_order_relaxed) != 0;
+  own_member_switches([&](auto setting, auto counter) {
+    m.*setting = (c.*counter).load(std::memory_order_relaxed) != 0;
+  });
   return m;
 }
 
@@ -73,7 +84,9 @@ void write_own_settings(MemberCounters& c, const MemberSettings& m) {
   own_member_values([&](auto setting, auto counter, std::int64_t unit) {
     (c.*counter).store(m.*setting * unit, std::memory_order_relaxed);
   });
-  c.eject_sessions.store(m.eject_sessions ? 1 : 0, std::memory_order_relaxed);
+  own_member_switches([&](auto setting, auto counter) {
+    (c.*counter).store(m.*setting ? 1 : 0, std::memory_order_relaxed);
+  });
 }
 
 void write_own_settings(const SharedState& state, std::uint32_t first,
@@ -87,9 +100,9 @@ void write_own_settings(MemberCounters& c, const EditRequest& e) {
   own_member_values([&](auto setting, auto counter, std::int64_t unit) {
     if (auto v = e.value(setting)) (c.*counter).store(*v * unit, std::memory_order_relaxed);
   });
-  if (auto v = e.value(&MemberSettings::eject_sessions)) {
-    c.eject_sessions.store(*v ? 1 : 0, std::memory_order_relaxed);
-  }
+  own_member_switches([&](auto setting, auto counter) {
+    if (auto v = e.value(setting)) (c.*counter).store(*v ? 1 : 0, std::memory_order_relaxed);
+  });
 }
 
 BalancerSettings with_own_settings(BalancerSettings b, const BalancerCounters& c) {

@@ -39,11 +39,13 @@ struct MemberSettings {
   std::string hc_method;
   std::string hc_uri;
   std::string hc_expr;
-  // Ours (ISBalancerSet, ISBalancerMemberSet): the slow-start window, seconds;
+  // Ours (ISBalancerSet, ISBalancerMemberSet): the slow-start window, seconds,
+  // and whether it applies at httpd's start as well;
   // outlier ejection: the consecutive 5xx answers and gateway failures that
   // eject (0: never), the first and the longest ejection in seconds, and whether
   // an ejected member's sessions stay with it.
   std::int64_t slowstart_s = 0;
+  bool slowstart_at_start = false;  // ramp at httpd's start too
   std::int64_t eject_5xx = 0;
   std::int64_t eject_gateway = 0;
   std::int64_t eject_time_s = 30;
@@ -135,7 +137,7 @@ using MemberField = Field<MemberSettings>;
 using BalancerField = Field<BalancerSettings>;
 
 // In the order the page's forms show them and the audit log lists changes.
-inline constexpr std::array<MemberField, 17> kMemberFields = {{
+inline constexpr std::array<MemberField, 18> kMemberFields = {{
     {.name = "loadfactor",
      .form = "w_lf",
      .label = "Load factor",
@@ -165,6 +167,13 @@ inline constexpr std::array<MemberField, 17> kMemberFields = {{
      .unit = "seconds",
      .width = 4,
      .number = &MemberSettings::slowstart_s},
+    {.name = "slowstartatstart",
+     .form = "w_slowinit",
+     .label = "Slow start at httpd's start",
+     .kind = FieldKind::kSwitch,
+     .owner = Owner::kOurs,
+     .switch_text = "off|on",
+     .on = &MemberSettings::slowstart_at_start},
     {.name = "eject5xx",
      .form = "w_e5xx",
      .label = "Eject after 5xx",

@@ -20,7 +20,8 @@
 // change while no request comes is seen too;
 // and a balancer-manager edit notes the member it changes at once. The time
 // lives in shared memory, so every child sees one ramp. A member that was in
-// service when the segment was made (httpd's start) does not ramp.
+// service when the segment was made (httpd's start) does not ramp, unless it
+// is set to (slowstartatstart=1: note_segment_start).
 #pragma once
 
 #include <algorithm>
@@ -80,6 +81,15 @@ inline void note_edit(MemberCounters& c, bool before, bool after, std::int64_t n
   if (before == after) return;
   c.in_service_since_us.store(after ? std::max<std::int64_t>(now_us, 1) : kOutOfService,
                               std::memory_order_relaxed);
+}
+
+// A new segment (httpd's start, or a restart that could not keep the old one)
+// was made at `now_us`: a member set to ramp at start counts as coming into
+// service then. Others are in service "since before", and do not ramp.
+inline void note_segment_start(MemberCounters& c, std::int64_t now_us) noexcept {
+  if (c.slowstart_at_start.load(std::memory_order_relaxed) != 0) {
+    c.in_service_since_us.store(std::max<std::int64_t>(now_us, 1), std::memory_order_relaxed);
+  }
 }
 
 // The member's effective weight at `now_us`.

@@ -668,6 +668,7 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   o.num("lbstatus", m.lbstatus);
   o.name("effective_loadfactor") += format_loadfactor(m.effective_weight);
   o.num("slowstart_s", m.settings.slowstart_s).num("in_service_since_us", m.in_service_since_us);
+  o.boolean("slowstartatstart", m.settings.slowstart_at_start);
   o.boolean("ejected", m.ejected_until_us != 0).num("ejected_until_us", m.ejected_until_us);
   o.unum("ejections", m.ejections).unum("ejections_capped", m.ejections_capped);
   o.unum("consecutive_5xx", m.consecutive_5xx).unum("consecutive_gateway", m.consecutive_gateway);

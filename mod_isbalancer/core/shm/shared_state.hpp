@@ -107,8 +107,10 @@ struct alignas(kSlotAlign) MemberCounters {
   std::atomic<std::int64_t> eject_sessions{0};
   // Times a threshold was reached but ejectpercent kept the member in.
   std::atomic<std::uint64_t> ejections_capped{0};
+  // Slow start: 1 when the member ramps at httpd's start too (an own setting).
+  std::atomic<std::int64_t> slowstart_at_start{0};
   // Room for live sessions without another layout change. Zero until used.
-  std::atomic<std::uint64_t> reserved[7]{};
+  std::atomic<std::uint64_t> reserved[6]{};
 };
 
 // A member slot's life: free (never used, or a removed member's slot given back),

@@ -30,9 +30,11 @@ TEST_CASE("own settings: our keys are read into the schema's settings", "[config
   OwnSettings none;
   CHECK(none.applied(m) == m);
   CHECK(own_setting_names(SettingScope::kMember) ==
-        "slowstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, ejectsessions");
+        "slowstart, slowstartatstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, "
+        "ejectsessions");
   CHECK(own_setting_names(SettingScope::kBalancer) ==
-        "slowstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, ejectsessions, ejectpercent, "
+        "slowstart, slowstartatstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, "
+        "ejectsessions, ejectpercent, "
         "retrybudget, retryfloor");
 }
 
@@ -70,10 +72,12 @@ TEST_CASE("own settings: each bad word names the directive, the word and the fix
   CHECK(parse(SettingScope::kMember, {"lbmethod=bylatency"}, s)->find("ProxySet") !=
         std::string::npos);
   CHECK(parse(SettingScope::kMember, {"slowstart"}, s) ==
-        "ISBalancerMemberSet: 'slowstart' is not key=value; it takes slowstart, eject5xx, "
+        "ISBalancerMemberSet: 'slowstart' is not key=value; it takes slowstart, slowstartatstart, "
+        "eject5xx, "
         "ejectgateway, ejecttime, ejectmaxtime, ejectsessions");
   CHECK(parse(SettingScope::kMember, {"slow=1"}, s) ==
-        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, eject5xx, ejectgateway, "
+        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, slowstartatstart, "
+        "eject5xx, ejectgateway, "
         "ejecttime, ejectmaxtime, ejectsessions");
   CHECK(parse(SettingScope::kMember, {"slowstart=1", "slowstart=2"}, s) ==
         "ISBalancerMemberSet: slowstart is given twice");
@@ -221,6 +225,7 @@ TEST_CASE("own settings: a line in the wrong place or without its names is refus
   CHECK(line(SettingScope::kBalancer, std::nullopt, {"balancer://c"}, out)->find("at least one") !=
         std::string::npos);
   CHECK(line(SettingScope::kMember, "balancer://c", {"http://a", "slow=1"}, out) ==
-        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, eject5xx, ejectgateway, "
+        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, slowstartatstart, "
+        "eject5xx, ejectgateway, "
         "ejecttime, ejectmaxtime, ejectsessions");
 }

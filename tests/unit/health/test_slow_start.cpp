@@ -58,6 +58,22 @@ TEST_CASE("slow start: the service clock follows what balancing sees", "[health]
   CHECK(effective_weight(c, 100, 13 * kSecond) == 100);  // no window: no ramp
 }
 
+TEST_CASE("slow start: at httpd's start only when set to", "[health][slowstart]") {
+  MemberCounters plain;
+  plain.slowstart_us.store(10 * kSecond);
+  note_segment_start(plain, 5 * kSecond);
+  CHECK(plain.in_service_since_us.load() == 0);  // in service since before: no ramp
+  CHECK(effective_weight(plain, 100, 6 * kSecond) == 100);
+  MemberCounters ramped;
+  ramped.slowstart_us.store(10 * kSecond);
+  ramped.slowstart_at_start.store(1);
+  note_segment_start(ramped, 5 * kSecond);
+  CHECK(ramped.in_service_since_us.load() == 5 * kSecond);
+  CHECK(effective_weight(ramped, 100, 10 * kSecond) == 50);
+  note_service(ramped, true, 11 * kSecond);  // seen in service: the same ramp goes on
+  CHECK(effective_weight(ramped, 100, 11 * kSecond) == 60);
+}
+
 TEST_CASE("slow start: an edit tells the clock at once", "[health][slowstart]") {
   MemberCounters c;
   c.slowstart_us.store(10 * kSecond);

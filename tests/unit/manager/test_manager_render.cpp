@@ -107,7 +107,8 @@ TEST_CASE("json has the documented schema and escapes strings", "[manager][json]
         std::string::npos);
   CHECK(json.find("\"effective_loadfactor\":0.25") != std::string::npos);
   // Outlier ejection, after slow start's keys.
-  CHECK(json.find("\"in_service_since_us\":0,\"ejected\":false,\"ejected_until_us\":0,"
+  CHECK(json.find("\"in_service_since_us\":0,\"slowstartatstart\":false,\"ejected\":false,"
+                  "\"ejected_until_us\":0,"
                   "\"ejections\":0,\"ejections_capped\":0,\"consecutive_5xx\":0,"
                   "\"consecutive_gateway\":0") != std::string::npos);
   CHECK(json.find("\"ejected\":true,\"ejected_until_us\":1700000030000000,\"ejections\":2") !=
