@@ -201,3 +201,27 @@ def test_slowstartatstart_ramps_a_member_from_httpds_start(backends, httpd):
     assert got.count("b") < 20, got.count("b")  # about 10 of 110 at 10 %
     _, _, page, _ = Client(h.port).request("/balancer-manager")
     assert 'name="w_slowinit"' in page
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_a_restarted_node_ramps_back_after_its_retry(backends, httpd, mpm):
+    """The node itself goes away and comes back (a JVM restart): mod_proxy puts it
+    into error on the first refused connection, lets it back after retry=1, and
+    from then its share of new requests follows the ramp, in every child."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2 retry=1")],
+                   inside="ISBalancerSet slowstart=4"), mpm=mpm)
+    h.allowed = [r"AH00957", r"AH00959", r"AH01114", r"AH00940", r"AH01102"]
+    b.stop()
+    assert {served_by(h) for _ in range(10)} == {"a"}  # b failed over, then in error
+    b.start()
+    time.sleep(1.2)  # its retry interval ends
+    start = time.monotonic()
+    first = [served_by(h) for _ in range(60)]
+    assert time.monotonic() - start < 1.5, "too slow to see the ramp's first second"
+    assert first.count("b") < 0.2 * len(first), first.count("b")
+    (m,) = [m for m in member_docs(h) if m["route"] == "n2"]
+    assert m["in_service_since_us"] > 0 and m["effective_loadfactor"] < 1, m
+    time.sleep(max(0.0, start + 4.2 - time.monotonic()))
+    later = [served_by(h) for _ in range(100)]
+    assert 0.38 < later.count("b") / len(later) < 0.62, later.count("b")
