@@ -5,6 +5,9 @@
 #
 #   bash bench/run.sh           full run (about 10 min): bench/results/bench.{json,md}, *.png
 #   bash bench/run.sh --quick   seconds (CI): results under build-release/bench-quick/
+#   bash bench/run.sh --only failing_member [--quick]
+#                               the failing-member section alone (about 2.5 min full):
+#                               failing_member.{json,md,png} in the same directory
 #
 # Needs the packages of scripts/deps.sh (wrk, valgrind, gnuplot-nox, libbenchmark-dev).
 # Benchmarks measure; a figure never makes this command fail.

@@ -24,7 +24,13 @@ and measures, in this order:
   4. a slow member (one of three answers DELAY ms later) under new-session traffic
      at a fixed offered rate (bench/loadgen.py), one row per front and lbmethod;
   5. failover: a member killed under fixed-rate load, then started again;
-  6. microbenchmarks of the core (bench/micro, Google Benchmark).
+  6. a failing member: one of three answers 503 to every second request for a while
+     under fixed-rate load; stock's failonstatus against isb's outlier ejection, one
+     row per configuration (FAILING_ROWS);
+  7. microbenchmarks of the core (bench/micro, Google Benchmark).
+
+`--only failing_member` runs section 6 alone (results: failing_member.{json,md} and
+its chart in the results directory).
 
 Benchmarks measure: nothing here fails on a figure. Only a broken setup (a front
 that does not start, a tool that is missing) stops the run.
@@ -64,15 +70,42 @@ SLOW_ROWS = [
     ("isb", "leastrequest"),
     ("isb", "bylatency"),
 ]
+# The failing-member rows, each its own balancer (/fm_NAME/) on its front, so that
+# they differ in settings but share the three backends. retry is every member's;
+# "set" goes on ProxySet, "isb" is added inside the <Proxy> as is; "fail" is how the
+# member fails (bench/backend.py's /__fail/): 503/50 is every second answer.
+FAILING_ROWS = [
+    dict(name="stock_retry60", front="stock", retry=60, set="failonstatus=500,503", isb="",
+         label="stock, failonstatus=500,503, retry=60 (stock's default retry)"),
+    dict(name="stock_retry5", front="stock", retry=5, set="failonstatus=500,503", isb="",
+         label="stock, failonstatus=500,503, retry=5"),
+    dict(name="isb_failonstatus", front="isb", retry=5, set="failonstatus=500,503", isb="",
+         label="isb configured like stock: failonstatus=500,503, retry=5"),
+    dict(name="isb_eject3", front="isb", retry=60, set="",
+         isb="ISBalancerSet eject5xx=3 ejecttime=5 ejectpercent=50",
+         label="isb, eject5xx=3 ejecttime=5 ejectpercent=50, no failonstatus"),
+    dict(name="isb_eject1", front="isb", retry=60, set="",
+         isb="ISBalancerSet eject5xx=1 ejecttime=5 ejectpercent=50",
+         label="isb, eject5xx=1 ejecttime=5 ejectpercent=50, no failonstatus"),
+    # Consecutive 5xx never reach 3 when every second answer fails: the same
+    # configuration with the member failing half its answers at random instead.
+    dict(name="isb_eject3_random", front="isb", retry=60, set="",
+         isb="ISBalancerSet eject5xx=3 ejecttime=5 ejectpercent=50", fail="503/50/random",
+         label="isb, eject5xx=3 ejecttime=5 ejectpercent=50; the member fails 50 % at random"),
+]
 FAIR_WEIGHTS = [1, 2, 5]
 STICKY = "JSESSIONID|jsessionid"
 
 FULL = dict(concurrencies=[8, 32, 128], wrk_seconds=4, reps=5, fair_seconds=6, fair_conns=128,
             burst=2000, slow_rate=300, slow_seconds=8, slow_reps=3, slow_delay_ms=20,
-            slow_warmup=1.0, fo_rate=300, fo_kill=2.0, fo_back=5.0, fo_end=9.0, fo_reps=2, micro_min_time=0.2)
+            slow_warmup=1.0, fo_rate=300, fo_kill=2.0, fo_back=5.0, fo_end=9.0, fo_reps=2,
+            fm_rate=200, fm_fail=5.0, fm_heal=15.0, fm_end=25.0, fm_bucket=1.0,
+            micro_min_time=0.2)
 QUICK = dict(concurrencies=[16], wrk_seconds=1, reps=1, fair_seconds=1, fair_conns=64,
              burst=200, slow_rate=200, slow_seconds=1.5, slow_reps=1, slow_delay_ms=20, slow_warmup=0.5,
-             fo_rate=200, fo_kill=0.5, fo_back=1.5, fo_end=3.5, fo_reps=1, micro_min_time=0.01)
+             fo_rate=200, fo_kill=0.5, fo_back=1.5, fo_end=3.5, fo_reps=1,
+             fm_rate=200, fm_fail=1.0, fm_heal=3.0, fm_end=4.5, fm_bucket=0.25,
+             micro_min_time=0.01)
 
 
 def log(msg):
@@ -121,25 +154,40 @@ class Backend:
             self.proc.wait(timeout=10)
         self.proc = None
 
-    def count(self):
+    def get(self, path):
         import http.client
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            c.request("GET", "/__count")
-            return int(c.getresponse().read())
+            c.request("GET", path)
+            r = c.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise RuntimeError(f"backend {self.name} {path}: {r.status}")
+            return body
         finally:
             c.close()
+
+    def count(self):
+        return int(self.get("/__count"))
+
+    def fail(self, spec):
+        """"503/50": every second answer is a 503 from now on; "0": none."""
+        self.get(f"/__fail/{spec}")
 
 
 # --- fronts ---------------------------------------------------------------------
 
-def balancer(name, members, lbmethod="byrequests"):
-    """members: [(backend, loadfactor, route)]. retry=1 everywhere: a member that
-    failed once under load is retried after a second, not after stock's 60."""
+def balancer(name, members, lbmethod="byrequests", retry=1, proxyset="", extra=""):
+    """members: [(backend, loadfactor, route)]. retry=1 unless told: a member that
+    failed once under load is retried after a second, not after stock's 60.
+    `proxyset` is added to the ProxySet line, `extra` lines inside the <Proxy>."""
     lines = [f'<Proxy "balancer://{name}">']
     for b, lf, route in members:
-        lines.append(f'    BalancerMember "{b.url}" loadfactor={lf} route={route} retry=1')
-    lines.append(f"    ProxySet lbmethod={lbmethod} stickysession={STICKY}")
+        lines.append(f'    BalancerMember "{b.url}" loadfactor={lf} route={route} retry={retry}')
+    lines.append(f"    ProxySet lbmethod={lbmethod} stickysession={STICKY}" +
+                 (f" {proxyset}" if proxyset else ""))
+    if extra:
+        lines.append(f"    {extra}")
     lines.append("</Proxy>")
     lines.append(f'ProxyPass "/{name}/" "balancer://{name}/"')
     return "\n".join(lines)
@@ -158,6 +206,11 @@ def front_config(root, port, kind, module, groups):
             parts.append(balancer(f"slow_{method}",
                                   [(b, 1, f"s{i + 1}") for i, b in enumerate(groups["slow"])],
                                   method))
+        for row in FAILING_ROWS:
+            if row["front"] == kind:
+                parts.append(balancer(f"fm_{row['name']}",
+                                      [(b, 1, f"e{i + 1}") for i, b in enumerate(groups["fm"])],
+                                      retry=row["retry"], proxyset=row["set"], extra=row["isb"]))
         proxy = "\n".join(parts)
     methods = sorted({"byrequests"} | {m for k, m in SLOW_ROWS if k == "stock"})
     return instructions.front_config(root, port, kind, module, methods, f"""StartServers 2
@@ -486,6 +539,91 @@ def bench_failover(fronts, fo_backends, p):
     return out
 
 
+def bench_failing_member(fronts, fm_backends, p):
+    """One of three members answers 503 to every second request from fm_fail s to
+    fm_heal s of a fixed-rate run; one run per FAILING_ROWS row, one after another,
+    against the same three backends (reset to healthy before each)."""
+    victim = fm_backends[-1]
+    rate, bucket = p["fm_rate"], p["fm_bucket"]
+    fair = 100.0 / len(fm_backends)
+    out = {"members": len(fm_backends), "victim": victim.name, "rate_rps": rate,
+           "fail_at_s": p["fm_fail"], "heal_at_s": p["fm_heal"], "end_s": p["fm_end"],
+           "failing": "503 on every second request (50 %), unless the row's fail says "
+                      "otherwise (bench/backend.py /__fail/)", "bucket_s": bucket,
+           "back_to_share": f"the first {bucket} s bucket after the window whose share of "
+                            f"answers from the member is >= 3/4 of {fair:.1f} %",
+           "repetitions": 1, "rows": []}
+    for row in FAILING_ROWS:
+        for b in fm_backends:
+            b.fail("0")
+        marks = {}
+
+        def switch(spec, mark):
+            async def fn():
+                await asyncio.get_running_loop().run_in_executor(None, victim.fail, spec)
+                marks[mark] = asyncio.get_running_loop().time()
+            return fn
+
+        results, t0 = asyncio.run(loadgen.run(
+            fronts[row["front"]].port, f"/fm_{row['name']}/page", rate, p["fm_end"],
+            events=[(p["fm_fail"], switch(row.get("fail", "503/50"), "fail")),
+                    (p["fm_heal"], switch("0", "heal"))]))
+        victim.fail("0")
+        fail_t, heal_t = marks["fail"] - t0, marks["heal"] - t0
+
+        def done(r):
+            return r.due + r.latency
+
+        def bad(r):
+            return not 200 <= r.status < 300
+
+        window = [r for r in results if fail_t <= done(r) < heal_t]
+        before = [r for r in results if done(r) < fail_t]
+        after = [r for r in results if done(r) >= heal_t]
+
+        def share(rs):
+            return 100.0 * sum(1 for r in rs if r.backend == victim.name) / len(rs) if rs else None
+
+        back_s = None
+        k = 0
+        while heal_t + k * bucket < p["fm_end"] + 1.0 and k < 10000:
+            rs = [r for r in after if heal_t + k * bucket <= done(r) < heal_t + (k + 1) * bucket]
+            if len(rs) >= 4 and share(rs) >= 0.75 * fair:
+                back_s = k * bucket
+                break
+            k += 1
+        first_back = next((done(r) - heal_t for r in sorted(after, key=done)
+                           if r.backend == victim.name and not bad(r)), None)
+        n_buckets = int(round(p["fm_end"] / bucket))
+        per_bucket = [0] * n_buckets
+        for r in results:
+            if bad(r):
+                per_bucket[min(n_buckets - 1, max(0, int(r.due / bucket)))] += 1
+        s = {
+            "name": row["name"], "front": row["front"], "label": row["label"],
+            "config": {"retry": row["retry"], "proxyset": row["set"], "isb": row["isb"]},
+            "fail": row.get("fail", "503/50"),
+            "requests": len(results), "requests_in_window": len(window),
+            "failed_in_window": sum(1 for r in window if bad(r)),
+            "failed_total": sum(1 for r in results if bad(r)),
+            "failed_from_member": sum(1 for r in results if bad(r) and r.backend == victim.name),
+            "failed_by_front": sum(1 for r in results if bad(r) and r.backend != victim.name),
+            "share_before_pct": share(before), "share_in_window_pct": share(window),
+            "share_after_pct": share(after),
+            "back_to_share_s": back_s, "first_ok_from_it_after_s": first_back,
+            "p99_ms_in_window": loadgen.percentile(
+                [r.latency * 1000 for r in window if not bad(r)], 99),
+            "failures_per_bucket": per_bucket,
+        }
+        out["rows"].append(s)
+        log(f"  {row['name']:<17} failed {s['failed_in_window']} of {s['requests_in_window']} in "
+            f"the window, {s['failed_total']} of {s['requests']} in all; its share before "
+            f"{fmt(s['share_before_pct'], '.1f')}%, in the window "
+            f"{fmt(s['share_in_window_pct'], '.1f')}%, after {fmt(s['share_after_pct'], '.1f')}%;"
+            f" back to its share after {fmt(back_s, '.2f')} s")
+    return out
+
+
 def bench_micro(build_dir, p):
     exe = Path(build_dir) / "bench" / "micro" / "isb_micro"
     out = subprocess.run([str(exe), "--benchmark_format=json",
@@ -562,6 +700,71 @@ def fmt(v, spec=".2f"):
     return "-" if v is None else format(v, spec)
 
 
+def failing_text(fm):
+    L = [f"failing member: {fm['rate_rps']} req/s through {fm['members']} members, one answers "
+         f"503 to every second request from {fm['fail_at_s']} s to {fm['heal_at_s']} s of "
+         f"{fm['end_s']} s (or half at random where the row says so); one run per row",
+         f"{'row':<18}{'failed in window':>18}{'failed in all':>15}{'its share before':>18}"
+         f"{'in window':>11}{'after':>8}{'back to share':>15}"]
+    for r in fm["rows"]:
+        back = (f"{r['back_to_share_s']:.2f} s" if r["back_to_share_s"] is not None
+                else "not in the run")
+        L.append(f"{r['name']:<18}{r['failed_in_window']:>8} of {r['requests_in_window']:<6}"
+                 f"{r['failed_total']:>8} of {r['requests']:<5}"
+                 f"{fmt(r['share_before_pct'], '.1f'):>17}%"
+                 f"{fmt(r['share_in_window_pct'], '.1f'):>10}%"
+                 f"{fmt(r['share_after_pct'], '.1f'):>7}%{back:>15}")
+    for r in fm["rows"]:
+        L.append(f"  {r['name']}: {r['label']}")
+    return L
+
+
+def failing_markdown(fm):
+    M = [f"A failing member at {fm['rate_rps']} req/s (`bench/loadgen.py`, open loop): one of "
+         f"{fm['members']} members answers 503 to every second request from {fm['fail_at_s']} s "
+         f"to {fm['heal_at_s']} s of a {fm['end_s']} s run (half its answers at random where the "
+         "row says so), one run per row, one after another:",
+         "",
+         "| row | configuration | failed in the window | failed in all | its share before / "
+         "in the window / after | back to its share after the window |",
+         "|---|---|---:|---:|---:|---:|"]
+    for r in fm["rows"]:
+        back = (f"{r['back_to_share_s']:.2f} s" if r["back_to_share_s"] is not None
+                else "not within the run")
+        M.append(f"| {r['name']} | {r['label']} | {r['failed_in_window']} of "
+                 f"{r['requests_in_window']} | {r['failed_total']} of {r['requests']} | "
+                 f"{fmt(r['share_before_pct'], '.1f')} / {fmt(r['share_in_window_pct'], '.1f')} / "
+                 f"{fmt(r['share_after_pct'], '.1f')} % | {back} |")
+    return M
+
+
+def failing_chart(res, outdir, tmp):
+    """Failed requests per second over time, one line per row."""
+    fm = res.get("failing_member")
+    if not fm or not shutil.which("gnuplot"):
+        return []
+    dat = Path(tmp) / "failing_member.dat"
+    b = fm["bucket_s"]
+    with dat.open("w") as f:
+        f.write("t " + " ".join(f'"{r["name"]}"' for r in fm["rows"]) + "\n")
+        for i in range(len(fm["rows"][0]["failures_per_bucket"])):
+            f.write(f"{i * b:.3f} " + " ".join(f'{r["failures_per_bucket"][i] / b:g}'
+                                                for r in fm["rows"]) + "\n")
+    out = Path(outdir) / "failing_member.png"
+    script = (f"set terminal pngcairo noenhanced size 1000,560 font 'DejaVu Sans,10'\n"
+              f"set output '{out}'\n"
+              f"set title 'A member failing 50 % of requests from {fm['fail_at_s']} s to "
+              f"{fm['heal_at_s']} s at {fm['rate_rps']} req/s: failed client requests'\n"
+              f"set xlabel 's'\nset ylabel 'failed requests / s'\nset grid\nset key top right\n"
+              f"set yrange [0:*]\nset xrange [0:{fm['end_s']}]\n"
+              + "".join(f"set arrow from {x}, graph 0 to {x}, graph 1 nohead dt 2\n"
+                        for x in (fm["fail_at_s"], fm["heal_at_s"])) +
+              f"plot for [i=2:{len(fm['rows']) + 1}] '{dat}' using 1:i with steps lw 2 "
+              f"title columnhead\n")
+    subprocess.run(["gnuplot"], input=script, text=True, check=True, timeout=60)
+    return [str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out)]
+
+
 def report_text(res):
     L = []
     L.append(f"machine: {res['machine']['cpu']}, {res['machine']['cores']} cores, "
@@ -622,6 +825,8 @@ def report_text(res):
                  f"{fmt(r['failed_after_back'], '.0f')}, first request to it after "
                  f"{fmt(r['recovery_s'], '.3f')} s, share in the last half "
                  f"{fmt(r['victim_share_last_half_pct'], '.1f')}%")
+    L.append("")
+    L += failing_text(res["failing_member"])
     L.append("")
     L.append(f"microbenchmarks (Google Benchmark, CPU ns per operation)")
     for r in res["micro"]["rows"]:
@@ -711,6 +916,8 @@ def report_markdown(res):
                  f"{fmt(r['recovery_s'], '.3f')} s | "
                  f"{fmt(r['victim_share_last_half_pct'], '.1f')} % |")
     M.append("")
+    M += failing_markdown(res["failing_member"])
+    M.append("")
     M.append("Core microbenchmarks (CPU ns per call):")
     M.append("")
     M.append("| benchmark | ns |")
@@ -790,15 +997,38 @@ def charts(res, outdir, tmp):
         subprocess.run(["gnuplot"], input=common + f"set output '{out}'\n" + body, text=True,
                        check=True, timeout=60)
         made.append(str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out))
-    return made
+    return made + failing_chart(res, outdir, tmp)
 
 
 # --- main ---------------------------------------------------------------------------
+
+def finish_only(res, outdir, tmp, fronts, began):
+    """--only failing_member: its JSON, Markdown and chart, under their own names."""
+    res["error_log_lines"] = {
+        k: sum(1 for line in f.log_text().splitlines()
+               if "[proxy" in line or "[isbalancer" in line or ":error]" in line)
+        for k, f in fronts.items()}
+    res["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
+    res["seconds"] = round(time.monotonic() - began, 1)
+    res["charts"] = failing_chart(res, outdir, tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+    (outdir / "failing_member.json").write_text(json.dumps(res, indent=2) + "\n")
+    (outdir / "failing_member.md").write_text("\n".join(failing_markdown(res["failing_member"]))
+                                              + "\n")
+    log("")
+    log("\n".join(failing_text(res["failing_member"])))
+    log("")
+    log(f"results: {outdir / 'failing_member.json'}, {outdir / 'failing_member.md'}, charts "
+        f"{', '.join(res['charts'])} ({res['seconds']} s)")
+    return 0
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="seconds, for CI")
     ap.add_argument("--build-dir", default=str(ROOT / "build-release"))
+    ap.add_argument("--only", choices=["failing_member"],
+                    help="run this section alone (quick or full parameters)")
     ap.add_argument("--out", help="results directory (default bench/results, or "
                                   "BUILD_DIR/bench-quick with --quick)")
     args = ap.parse_args()
@@ -822,18 +1052,22 @@ def main():
            "load_average": {"start": [round(x, 2) for x in os.getloadavg()]}}
     log(f"== mod_isbalancer benchmarks ({res['mode']}), module {module}")
     log(f"load average at start: {res['load_average']['start']}")
+    if args.only:
+        res["command"] += f" --only {args.only}"
     tmp = tempfile.mkdtemp(prefix="isb-bench-")
     backends, fronts = [], {}
     try:
-        log("== 1. instructions per request (bench/instructions.py)")
-        res["instructions"] = run_instructions(module, args.quick, tmp)
-        # bench/instructions.py's own file, as it writes it, beside the rest.
-        shutil.copy(Path(tmp) / "instructions.json", outdir / "instructions.json")
+        if not args.only:
+            log("== 1. instructions per request (bench/instructions.py)")
+            res["instructions"] = run_instructions(module, args.quick, tmp)
+            # bench/instructions.py's own file, as it writes it, beside the rest.
+            shutil.copy(Path(tmp) / "instructions.json", outdir / "instructions.json")
 
         groups = {"t": [Backend(f"t{i + 1}") for i in range(3)],
                   "fair": [Backend(f"n{i + 1}") for i in range(3)],
                   "slow": [Backend("s1"), Backend("s2"), Backend("s3", p["slow_delay_ms"])],
-                  "fo": [Backend(f"f{i + 1}") for i in range(3)]}
+                  "fo": [Backend(f"f{i + 1}") for i in range(3)],
+                  "fm": [Backend(f"e{i + 1}") for i in range(3)]}
         for g in groups.values():
             for b in g:
                 backends.append(b.start())
@@ -841,6 +1075,10 @@ def main():
             fronts[kind] = Front(kind, module, groups).start()
         res["children"] = {k: f.children() for k, f in fronts.items()}
         log(f"fronts up (children: {res['children']})")
+        if args.only == "failing_member":
+            log("== 6. a failing member (503 on every second request)")
+            res["failing_member"] = bench_failing_member(fronts, groups["fm"], p)
+            return finish_only(res, outdir, tmp, fronts, began)
 
         log("== 2. throughput and latency (wrk)")
         res["throughput"] = bench_throughput(fronts, p)
@@ -850,6 +1088,8 @@ def main():
         res["slow_member"] = bench_slow(fronts, groups["slow"], p)
         log("== 5. failover")
         res["failover"] = bench_failover(fronts, groups["fo"], p)
+        log("== 6. a failing member (503 on every second request)")
+        res["failing_member"] = bench_failing_member(fronts, groups["fm"], p)
         res["error_log_lines"] = {
             k: sum(1 for line in f.log_text().splitlines()
                    if "[proxy" in line or "[isbalancer" in line or ":error]" in line)
@@ -859,7 +1099,7 @@ def main():
             f.cleanup()
         for b in backends:
             b.stop()
-    log("== 6. microbenchmarks of the core")
+    log("== 7. microbenchmarks of the core")
     res["micro"] = bench_micro(build, p)
     res["load_average"]["end"] = [round(x, 2) for x in os.getloadavg()]
     res["seconds"] = round(time.monotonic() - began, 1)
