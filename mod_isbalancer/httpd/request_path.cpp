@@ -149,6 +149,32 @@ bool has_body(const request_rec* r) noexcept {
   return apr_table_get(r->headers_in, "Transfer-Encoding") != nullptr;
 }
 
+// Whether every member of `b` has body handler `handler` (not ""): whichever
+// one a failover picks sends on what the failed one's handler kept.
+bool one_body_handler(const proxy_balancer* b, std::string_view handler) noexcept {
+  if (handler.empty()) return false;
+  const apr_array_header_t* list = current_workers(b);
+  const auto* const* ws = reinterpret_cast<const proxy_worker* const*>(list->elts);
+  for (int i = 0; i < list->nelts; ++i) {
+    if (body_handler(field(ws[i]->s->scheme)) != handler) return false;
+  }
+  return true;
+}
+
+// The request-body bytes the failed member's scheme handler still keeps, unsent,
+// for the next attempt: mod_proxy_fcgi keeps what it prefetched or spooled
+// before connecting in the pool userdata "proxy-fcgi-input" and sends from it.
+// -1 for any other scheme.
+apr_off_t body_kept(request_rec* r, const char* scheme) noexcept {
+  if (scheme == nullptr || ap_cstr_casecmp(scheme, "fcgi") != 0) return -1;
+  void* kept = nullptr;
+  apr_pool_userdata_get(&kept, "proxy-fcgi-input", r->pool);
+  if (kept == nullptr) return 0;
+  apr_off_t length = -1;
+  apr_brigade_length(static_cast<apr_bucket_brigade*>(kept), 0, &length);
+  return length;
+}
+
 // A failover, attempt `number` >= 1, of a request that picked before: OK, or 503
 // when the body it read cannot be sent again (core/policy/safe_failover.hpp) or
 // the balancer's retry budget is spent (core/policy/retry_budget.hpp). Decided
@@ -157,15 +183,23 @@ int allow_failover(request_rec* r, const proxy_balancer* b, InFlight& flight,
                    std::uint32_t number) noexcept {
   BalancerCounters& c = *flight.counters;
   const char* scheme = flight.member->s->scheme;
-  const FailedAttempt failed{number, is_idempotent_method(r->method != nullptr ? r->method : ""),
-                             flight.body_read, scheme_keeps_body(field(flight.member->s->scheme))};
+  const std::string_view scheme_name = field(flight.member->s->scheme);
+  FailedAttempt failed{number, is_idempotent_method(r->method != nullptr ? r->method : ""),
+                       flight.body_read};
+  // What the failed member's handler kept goes on only to a member of the same
+  // handler; in a balancer that mixes them, the next one may not be.
+  if (flight.body_read > 0 && one_body_handler(b, body_handler(scheme_name))) {
+    failed.scheme_keeps_body = scheme_keeps_body(scheme_name);
+    failed.body_kept = body_kept(r, scheme);
+  }
   if (failover_safety(failed) == FailoverSafety::kBodyConsumed) {
     c.unsafe_retries_refused.fetch_add(1, std::memory_order_relaxed);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   ISB_LOGNO(00053) "%s: no failover after member %s failed: %" APR_OFF_T_FMT
-                                   " bytes of the request body were read for it, and a %s "
-                                   "member does not keep them for another; 503",
-                  b->s->name, flight.member->s->name_ex, flight.body_read, scheme);
+                                   " byte%s of the request body were read for it, and a %s "
+                                   "member did not keep them all for another; 503",
+                  b->s->name, flight.member->s->name_ex, flight.body_read,
+                  flight.body_read == 1 ? "" : "s", scheme);
     return HTTP_SERVICE_UNAVAILABLE;
   }
   // A refused request that held a count has given it back.
@@ -231,22 +265,27 @@ void count_for_ejection(proxy_balancer* balancer, const proxy_worker* worker,
   if (i == table.size()) return;  // removed meanwhile
   BalancerCounters& bc = shared.balancer(static_cast<std::uint32_t>(balancer->s->index));
   const EjectResult res = try_eject(table, i, bc, now);
-  const char* why = counted.reason == EjectReason::kGateway ? "gateway failures" : "5xx answers";
+  if (res.outcome != EjectOutcome::kEjected && res.outcome != EjectOutcome::kCapped) return;
+  std::string why;
+  try {
+    why = counted_text(counted);
+  } catch (const std::exception&) {
+    why = "failures";  // out of memory: the decision stands, the log says less
+  }
   if (res.outcome == EjectOutcome::kEjected) {
-    ap_log_rerror(
-        APLOG_MARK, APLOG_WARNING, 0, r,
-        ISB_LOGNO(00050) "%s: member %s ejected for %" APR_INT64_T_FMT " s after %" APR_UINT64_T_FMT
-                         " consecutive %s (level %" APR_INT64_T_FMT ", ejection %" APR_UINT64_T_FMT
-                         ")",
-        balancer->s->name, worker->s->name_ex, (res.until_us - now) / 1'000'000, counted.count, why,
-        res.level, counters.ejections.load(std::memory_order_relaxed));
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  ISB_LOGNO(00050) "%s: member %s ejected for %" APR_INT64_T_FMT
+                                   " s after %s (level %" APR_INT64_T_FMT
+                                   ", ejection %" APR_UINT64_T_FMT ")",
+                  balancer->s->name, worker->s->name_ex, (res.until_us - now) / 1'000'000,
+                  why.c_str(), res.level, counters.ejections.load(std::memory_order_relaxed));
   } else if (res.outcome == EjectOutcome::kCapped) {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  ISB_LOGNO(00051) "%s: member %s not ejected after %" APR_UINT64_T_FMT
-                                   " consecutive %s: %" APR_SIZE_T_FMT " of %" APR_SIZE_T_FMT
-                                   " members are out already and "
-                                   "ejectpercent allows %" APR_SIZE_T_FMT,
-                  balancer->s->name, worker->s->name_ex, counted.count, why, res.out, table.size(),
+                  ISB_LOGNO(00051) "%s: member %s not ejected after %s: %" APR_SIZE_T_FMT
+                                   " of %" APR_SIZE_T_FMT
+                                   " members are out already and ejectpercent allows "
+                                   "%" APR_SIZE_T_FMT,
+                  balancer->s->name, worker->s->name_ex, why.c_str(), res.out, table.size(),
                   res.limit);
   }
 }

@@ -176,3 +176,24 @@ def test_an_operator_ends_an_ejection_by_putting_the_member_back(backends, httpd
     m = members(h)["n2"]
     assert not m["ejected"] and m["ejected_until_us"] == 0 and m["ejections"] == 1, m
     assert "b" in {served_by(h)[0] for _ in range(12)}
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_a_member_failing_every_second_request_is_ejected_by_its_failure_rate(backends,
+                                                                             httpd, mpm):
+    """Every second answer a 503: never a run of two, so eject5xx=3 leaves it in;
+    ejectfailpercent=40 of at least 20 answers ejects it, counted across children."""
+    a, b, c = backends(("a", "n1"), ("b", "n2"), ("c", "n3"))
+    h = httpd(conf([(a.url, "route=n1"), (b.url, "route=n2"), (c.url, "route=n3")],
+                   inside="ISBalancerSet eject5xx=3 ejectfailpercent=40 ejectminrequests=20 "
+                          "ejecttime=60 ejectpercent=50"), mpm=mpm)
+    h.allowed = EJECTION
+    failing(c, 503, 50)
+    seen = [served_by(h) for _ in range(120)]
+    from_c = [s for name, s in seen if name == "c"]
+    # c's 20th answer brings 10 503s of 20 (50 % >= 40 %): ejected there, not later.
+    assert len(from_c) == 20 and from_c.count(503) == 10, from_c
+    m = members(h)["n3"]
+    assert m["ejected"] and m["ejections"] == 1 and m["ejectfailpercent"] == 40, m
+    line = [ln for ln in h.log_problems() if "ISB00050" in ln]
+    assert len(line) == 1 and "after 10 5xx answers of 20 in 10 s" in line[0], line

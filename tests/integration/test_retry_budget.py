@@ -380,3 +380,123 @@ def test_body_safe_failover(httpd, backends, mpm):
         if not cut.stopping.is_set():
             cut.stop()
         good.stop()
+
+
+class Fcgi:
+    """A tiny FastCGI responder on a thread of the test: it reads one request's
+    records (BEGIN_REQUEST, PARAMS, STDIN up to its empty record), records
+    (method, CONTENT_LENGTH, body bytes it read) and answers "fcgi=good"."""
+
+    def __init__(self):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"fcgi://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _params(data):
+        out, i = {}, 0
+
+        def length():
+            nonlocal i
+            n = data[i]
+            if n >> 7:
+                n = struct.unpack(">I", data[i:i + 4])[0] & 0x7FFFFFFF
+                i += 4
+            else:
+                i += 1
+            return n
+        while i < len(data):
+            kl, vl = length(), length()
+            out[data[i:i + kl]] = data[i + kl:i + kl + vl]
+            i += kl + vl
+        return out
+
+    def _serve(self, conn):
+        conn.settimeout(20)
+        f = conn.makefile("rb")
+        try:
+            params, body, rid = b"", b"", 1
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    return
+                _, kind, rid, clen, pad, _ = struct.unpack(">BBHHBB", head)
+                content = f.read(clen)
+                f.read(pad)
+                if kind == 4:  # PARAMS
+                    params += content
+                elif kind == 5:  # STDIN
+                    if not content:
+                        break
+                    body += content
+            env = self._params(params)
+            with self.lock:
+                self.requests.append((env.get(b"REQUEST_METHOD", b"").decode(),
+                                      int(env.get(b"CONTENT_LENGTH", b"0") or 0), len(body)))
+            out = b"Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n" + \
+                f"fcgi=good\nbody={len(body)}\n".encode()
+            conn.sendall(struct.pack(">BBHHBB", 1, 6, rid, len(out), 0, 0) + out +
+                         struct.pack(">BBHHBB", 1, 6, rid, 0, 0, 0) +
+                         struct.pack(">BBHHBB", 1, 3, rid, 8, 0, 0) + b"\0" * 8)
+        finally:
+            f.close()
+            conn.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_fcgi_failover_sends_on_the_body_it_kept(httpd, backends, mpm):
+    """mod_proxy_fcgi reads the first 16 KiB of a body before it connects and keeps
+    them for the next fcgi member: a POST to a refusing fcgi member fails over to the
+    next one with its whole body. Where the next member is not fcgi (a balancer that
+    mixes handlers), what fcgi kept would be lost, so the failover is refused."""
+    good = Fcgi()
+    (web,) = backends("web")
+    try:
+        conf = (balancer("f", [(f"fcgi://127.0.0.1:{free_port()}", "retry=1"),
+                               (good.url, "status=+H")], "/f/") + "\n" +
+                balancer("m", [(f"fcgi://127.0.0.1:{free_port()}", "retry=1"),
+                               (web.url, "status=+H")], "/m/") + MANAGER)
+        h = httpd(conf, mpm=mpm, modules=["proxy_fcgi"])
+        h.allowed = FAILOVER_LOG + [r"ISB00053", r"AH01079"]
+        cl = Client(h.port)
+        body = bytes(range(256)) * 400  # 100 KiB: more than the 16 KiB fcgi reads first
+        status, text = post(h.port, "/f/upload", body)
+        assert status == 200 and "fcgi=good" in text and f"body={len(body)}" in text, text
+        assert good.requests == [("POST", len(body), len(body))]
+        rb = settled(cl, "f")["retry_budget"]
+        assert rb["retries"] == 1 and rb["unsafe_refused"] == 0, rb
+        status, text = post(h.port, "/m/upload", body)
+        assert status == 503, text
+        rb = settled(cl, "m")["retry_budget"]
+        assert rb["unsafe_refused"] == 1 and rb["retries"] == 0, rb
+        status, _, text, _ = cl.request("/m/page")  # nothing of a body: it fails over
+        assert status == 200 and "backend=web" in text, text
+    finally:
+        good.stop()

@@ -46,6 +46,8 @@ void own_member_values(Visit&& visit) {
   visit(&M::slowstart_s, &C::slowstart_us, kUsPerSecond);
   visit(&M::eject_5xx, &C::eject_5xx, 1);
   visit(&M::eject_gateway, &C::eject_gateway, 1);
+  visit(&M::eject_fail_percent, &C::eject_fail_percent, 1);
+  visit(&M::eject_min_requests, &C::eject_min_requests, 1);
   visit(&M::eject_time_s, &C::eject_time_us, kUsPerSecond);
   visit(&M::eject_max_s, &C::eject_max_us, kUsPerSecond);
 }

@@ -41,6 +41,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "core/health/slow_start.hpp"
 #include "core/member/member_table.hpp"
@@ -76,20 +77,75 @@ inline bool serving(const MemberCounters& c, std::uint32_t status, std::int64_t 
 }
 
 // Why a count reached its threshold.
-enum class EjectReason : std::uint8_t { k5xx, kGateway };
+enum class EjectReason : std::uint8_t { k5xx, kGateway, kFailureRate };
+
+// The failure-rate rule's window (Envoy's outlier detection interval).
+inline constexpr std::int64_t kEjectWindowUs = 10'000'000;
 
 // Counts one answer of the member at `now_us`. Returns the reason when it
 // makes a count reach its threshold (the caller then calls try_eject), else
-// nothing. A good answer costs two relaxed loads; a store only when a count was
-// up. A failure while the member is ejected is not counted.
+// nothing. A good answer costs two relaxed loads, and with the failure-rate
+// rule on an increment of the window's answers; a store only when a count was
+// up. Nothing is counted while the member is ejected.
 struct CountedAnswer {
   bool threshold = false;
   EjectReason reason = EjectReason::k5xx;
-  std::uint64_t count = 0;  // the count that reached it
+  std::uint64_t count = 0;    // the count that reached it (kFailureRate: the 5xx)
+  std::uint64_t answers = 0;  // kFailureRate: of how many answers in the window
 };
+
+// The failure-rate rule (Envoy's failure_percentage): with `percent` on, a
+// window of at least `min_answers` answers of which at least `percent` % were
+// 5xx ejects. `failed`: this answer was a 5xx. The window starts again every
+// kEjectWindowUs; an answer that races the restart may be lost from it (the
+// rule is a share, and one answer moves it by little).
+inline CountedAnswer count_in_window(MemberCounters& c, bool failed, std::int64_t percent,
+                                     std::int64_t now_us) noexcept {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  std::int64_t start = c.window_start_us.load(kRelaxed);
+  if (now_us - start >= kEjectWindowUs &&
+      c.window_start_us.compare_exchange_strong(start, now_us, kRelaxed)) {
+    c.window_answers.store(0, kRelaxed);
+    c.window_failures.store(0, kRelaxed);
+  }
+  const std::uint64_t answers = c.window_answers.fetch_add(1, kRelaxed) + 1;
+  if (!failed) return {};
+  const std::uint64_t failures = c.window_failures.fetch_add(1, kRelaxed) + 1;
+  const auto least =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(c.eject_min_requests.load(kRelaxed), 1));
+  if (answers >= least && failures * 100 >= static_cast<std::uint64_t>(percent) * answers) {
+    return {true, EjectReason::kFailureRate, failures, answers};
+  }
+  return {};
+}
+
+// What reached the threshold, for the log: "4 consecutive 5xx answers", "3
+// consecutive gateway failures", "26 5xx answers of 50 in 10 s".
+inline std::string counted_text(const CountedAnswer& a) {
+  std::string out = std::to_string(a.count);
+  switch (a.reason) {
+    case EjectReason::k5xx:
+      out += " consecutive 5xx answers";
+      break;
+    case EjectReason::kGateway:
+      out += " consecutive gateway failures";
+      break;
+    case EjectReason::kFailureRate:
+      out += " 5xx answers of ";
+      out += std::to_string(a.answers);
+      out += " in ";
+      out += std::to_string(kEjectWindowUs / 1'000'000);
+      out += " s";
+      break;
+  }
+  return out;
+}
 
 inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_us) noexcept {
   CountedAnswer out;
+  if (is_ejected(c, now_us)) return out;
+  const std::int64_t percent = c.eject_fail_percent.load(std::memory_order_relaxed);
+  if (percent > 0) out = count_in_window(c, a != Answer::kGood, percent, now_us);
   if (a == Answer::kGood) {
     if (c.consecutive_5xx.load(std::memory_order_relaxed) != 0) {
       c.consecutive_5xx.store(0, std::memory_order_relaxed);
@@ -99,7 +155,6 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_
     }
     return out;
   }
-  if (is_ejected(c, now_us)) return out;
   const std::uint64_t fives = c.consecutive_5xx.fetch_add(1, std::memory_order_relaxed) + 1;
   std::uint64_t gateways = 0;
   if (a == Answer::kGateway) {
@@ -115,7 +170,17 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_
   if (five_limit > 0 && fives >= static_cast<std::uint64_t>(five_limit)) {
     return {true, EjectReason::k5xx, fives};
   }
-  return out;
+  return out;  // the failure-rate rule's verdict, if it has one
+}
+
+// Every count starts again: after an ejection (or the cap keeping the member
+// in), and when an operator ends one.
+inline void restart_counts(MemberCounters& c, std::int64_t now_us) noexcept {
+  c.consecutive_5xx.store(0, std::memory_order_relaxed);
+  c.consecutive_gateway.store(0, std::memory_order_relaxed);
+  c.window_start_us.store(now_us, std::memory_order_relaxed);
+  c.window_answers.store(0, std::memory_order_relaxed);
+  c.window_failures.store(0, std::memory_order_relaxed);
 }
 
 // The highest level: the first whose ejection lasts `max_us` (at least 1).
@@ -182,8 +247,7 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
   MemberCounters& c = t.counters(i);
   if (is_ejected(c, now_us)) {
     // A run that reached its threshold just as another process ejected it.
-    c.consecutive_5xx.store(0, std::memory_order_relaxed);
-    c.consecutive_gateway.store(0, std::memory_order_relaxed);
+    restart_counts(c, now_us);
     r.outcome = EjectOutcome::kAlready;
   } else {
     const std::size_t n = t.size();
@@ -194,8 +258,7 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
     r.limit = eject_limit(n, b.eject_percent.load(std::memory_order_relaxed));
     // The counts start again either way: a capped member is weighed again only
     // after as many failures more, not on each.
-    c.consecutive_5xx.store(0, std::memory_order_relaxed);
-    c.consecutive_gateway.store(0, std::memory_order_relaxed);
+    restart_counts(c, now_us);
     if (r.out + 1 > r.limit) {
       c.ejections_capped.fetch_add(1, std::memory_order_relaxed);
       r.outcome = EjectOutcome::kCapped;
@@ -220,10 +283,9 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
 // Ends the member's ejection at once (an operator's doing, see
 // manager/apply.hpp's ends_ejection); its runs start again. Its backoff level
 // stays.
-inline void end_ejection(MemberCounters& c) noexcept {
+inline void end_ejection(MemberCounters& c, std::int64_t now_us) noexcept {
   c.ejected_until_us.store(0, std::memory_order_relaxed);
-  c.consecutive_5xx.store(0, std::memory_order_relaxed);
-  c.consecutive_gateway.store(0, std::memory_order_relaxed);
+  restart_counts(c, now_us);
 }
 
 }  // namespace isb

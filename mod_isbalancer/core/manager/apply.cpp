@@ -63,8 +63,10 @@ bool rebuilds_member_indexes(const FieldChange& c) {
 }
 
 bool ends_ejection(const MemberSettings& before, const MemberSettings& after) {
-  const bool turned_off = (before.eject_5xx != 0 || before.eject_gateway != 0) &&
-                          after.eject_5xx == 0 && after.eject_gateway == 0;
+  auto any_rule = [](const MemberSettings& m) {
+    return m.eject_5xx != 0 || m.eject_gateway != 0 || m.eject_fail_percent != 0;
+  };
+  const bool turned_off = any_rule(before) && !any_rule(after);
   // Only the operator's flags are in settings: in_service() of them says
   // whether the operator keeps the member out.
   return turned_off || (!in_service(before.status) && in_service(after.status));

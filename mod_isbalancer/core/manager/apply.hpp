@@ -70,7 +70,7 @@ bool note_member_changes(std::string_view member, const MemberSettings& before,
                          std::vector<std::string>& out);
 
 // Whether an edit of a member ends its outlier ejection (health/ejection.hpp):
-// the operator turned ejection off for it (both thresholds to 0), or put it
+// the operator turned ejection off for it (every rule's threshold to 0), or put it
 // back into service (cleared the last of the flags that kept it out, e.g.
 // disabled and enabled it again). An operator who has fixed a node need not
 // wait out an ejection of up to ejectmaxtime.

@@ -673,6 +673,8 @@ void member_json(std::string& out, const MemberSnapshot& m, bool with_health_che
   o.unum("ejections", m.ejections).unum("ejections_capped", m.ejections_capped);
   o.unum("consecutive_5xx", m.consecutive_5xx).unum("consecutive_gateway", m.consecutive_gateway);
   o.num("eject5xx", m.settings.eject_5xx).num("ejectgateway", m.settings.eject_gateway);
+  o.num("ejectfailpercent", m.settings.eject_fail_percent)
+      .num("ejectminrequests", m.settings.eject_min_requests);
   o.num("ejecttime_s", m.settings.eject_time_s).num("ejectmaxtime_s", m.settings.eject_max_s);
   o.boolean("ejectsessions", m.settings.eject_sessions);
   if (with_health_checks) {

@@ -8,6 +8,10 @@
 //     next member: its failovers send the whole request.
 //   - mod_proxy_ajp answers 503 after sending a request only for idempotent
 //     methods with no body sent.
+//   - mod_proxy_fcgi reads (prefetches) up to 16 KiB of the body, or spools all
+//     of it, before it connects, and keeps that (pool userdata
+//     "proxy-fcgi-input") for the next fcgi member; it sends from there, so what
+//     it still keeps after a failure is what it did not send.
 //   - mod_proxy_scgi, mod_proxy_uwsgi and mod_proxy_fcgi answer 503 when sending
 //     the body fails part-way, with that part read from the client and gone: the
 //     next member would get the request with a short or missing body.
@@ -16,6 +20,7 @@
 //
 //   attempt 0                                   -> go (nothing to repeat)
 //   the failed member's scheme keeps the body   -> go (http, https)
+//   it still keeps every body byte it read      -> go (fcgi, failed to connect)
 //   any body byte was read from the client      -> refuse, whatever the method
 //   else                                        -> go
 //
@@ -36,10 +41,16 @@
 namespace isb {
 
 struct FailedAttempt {
-  std::uint32_t attempt = 0;       // the attempt about to be made: 1 is the first failover
-  bool idempotent = false;         // GET, HEAD, OPTIONS, TRACE, PUT, DELETE (see above)
-  std::int64_t body_read = 0;      // request-body bytes read from the client so far
-  bool scheme_keeps_body = false;  // the failed member's scheme (scheme_keeps_body())
+  std::uint32_t attempt = 0;   // the attempt about to be made: 1 is the first failover
+  bool idempotent = false;     // GET, HEAD, OPTIONS, TRACE, PUT, DELETE (see above)
+  std::int64_t body_read = 0;  // request-body bytes read from the client so far
+  // The failed member's scheme keeps the whole body it read (scheme_keeps_body())
+  // and every member the failover may go to has the same body_handler().
+  bool scheme_keeps_body = false;
+  // Body bytes the failed member's handler still keeps, unsent, for the next
+  // attempt (mod_proxy_fcgi's), when every member the failover may go to has its
+  // body_handler(); -1: none that the next member would send.
+  std::int64_t body_kept = -1;
 };
 
 enum class FailoverSafety : std::uint8_t {
@@ -49,6 +60,7 @@ enum class FailoverSafety : std::uint8_t {
 
 constexpr FailoverSafety failover_safety(const FailedAttempt& a) noexcept {
   if (a.attempt == 0 || a.scheme_keeps_body || a.body_read <= 0) return FailoverSafety::kSafe;
+  if (a.body_kept >= a.body_read) return FailoverSafety::kSafe;
   return FailoverSafety::kBodyConsumed;
 }
 
@@ -65,11 +77,21 @@ constexpr bool equal_nocase(std::string_view a, std::string_view b) noexcept {
 }
 }  // namespace detail
 
+// Which handler keeps the body it read for the next attempt, and so which
+// members can send on what it kept: "http" for mod_proxy_http's schemes, "fcgi"
+// for mod_proxy_fcgi's, "" for every other (mod_proxy_http2's h2/h2c among
+// them). Each keeps it in a place of its own: a failover sends the body on only
+// to a member of the same handler.
+constexpr std::string_view body_handler(std::string_view scheme) noexcept {
+  if (detail::equal_nocase(scheme, "http") || detail::equal_nocase(scheme, "https")) return "http";
+  if (detail::equal_nocase(scheme, "fcgi")) return "fcgi";
+  return {};
+}
+
 // Whether a member of `scheme` (as in its URL, "http" or "HTTPS") is served by
-// mod_proxy_http, which keeps the body it read for the next member. Others,
-// mod_proxy_http2's h2/h2c among them, are taken not to.
+// mod_proxy_http, which keeps the whole body it read for the next member.
 constexpr bool scheme_keeps_body(std::string_view scheme) noexcept {
-  return detail::equal_nocase(scheme, "http") || detail::equal_nocase(scheme, "https");
+  return body_handler(scheme) == "http";
 }
 
 // RFC 9110 9.2.2's idempotent methods (names are case-sensitive).

@@ -109,8 +109,16 @@ struct alignas(kSlotAlign) MemberCounters {
   std::atomic<std::uint64_t> ejections_capped{0};
   // Slow start: 1 when the member ramps at httpd's start too (an own setting).
   std::atomic<std::int64_t> slowstart_at_start{0};
+  // Outlier ejection's failure-rate rule: its settings (the share of 5xx
+  // answers in percent that ejects, 0: off; the fewest answers it judges), and
+  // the answers and 5xx of the current window, which began at window_start_us.
+  std::atomic<std::int64_t> eject_fail_percent{0};
+  std::atomic<std::int64_t> eject_min_requests{0};
+  std::atomic<std::int64_t> window_start_us{0};
+  std::atomic<std::uint64_t> window_answers{0};
+  std::atomic<std::uint64_t> window_failures{0};
   // Room for live sessions without another layout change. Zero until used.
-  std::atomic<std::uint64_t> reserved[6]{};
+  std::atomic<std::uint64_t> reserved[9]{};
 };
 
 // A member slot's life: free (never used, or a removed member's slot given back),
@@ -178,7 +186,7 @@ struct alignas(kSlotAlign) BalancerCounters {
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
-static_assert(sizeof(MemberCounters) == 4 * kSlotAlign);
+static_assert(sizeof(MemberCounters) == 5 * kSlotAlign);
 static_assert(offsetof(MemberCounters, ejected_until_us) / kSlotAlign ==
               offsetof(MemberCounters, in_service_since_us) / kSlotAlign);
 

@@ -29,13 +29,17 @@ TEST_CASE("own settings: our keys are read into the schema's settings", "[config
   CHECK(after.route == "n1");  // only what was given
   OwnSettings none;
   CHECK(none.applied(m) == m);
-  CHECK(own_setting_names(SettingScope::kMember) ==
-        "slowstart, slowstartatstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, "
-        "ejectsessions");
+  const std::string members =
+      "slowstart, slowstartatstart, eject5xx, ejectgateway, ejectfailpercent, "
+      "ejectminrequests, ejecttime, ejectmaxtime, ejectsessions";
+  CHECK(own_setting_names(SettingScope::kMember) == members);
   CHECK(own_setting_names(SettingScope::kBalancer) ==
-        "slowstart, slowstartatstart, eject5xx, ejectgateway, ejecttime, ejectmaxtime, "
-        "ejectsessions, ejectpercent, "
-        "retrybudget, retryfloor");
+        members + ", ejectpercent, retrybudget, retryfloor");
+  // An unknown key is answered with every key the directive takes.
+  OwnSettings u;
+  CHECK(parse(SettingScope::kBalancer, {"RetryBudget=50"}, u) ==
+        "ISBalancerSet: unknown setting 'RetryBudget'; it takes " + members +
+            ", ejectpercent, retrybudget, retryfloor");
 }
 
 TEST_CASE("own settings: a balancer's own settings go to the balancer, a member's to members",
@@ -72,13 +76,11 @@ TEST_CASE("own settings: each bad word names the directive, the word and the fix
   CHECK(parse(SettingScope::kMember, {"lbmethod=bylatency"}, s)->find("ProxySet") !=
         std::string::npos);
   CHECK(parse(SettingScope::kMember, {"slowstart"}, s) ==
-        "ISBalancerMemberSet: 'slowstart' is not key=value; it takes slowstart, slowstartatstart, "
-        "eject5xx, "
-        "ejectgateway, ejecttime, ejectmaxtime, ejectsessions");
+        "ISBalancerMemberSet: 'slowstart' is not key=value; it takes " +
+            own_setting_names(SettingScope::kMember));
   CHECK(parse(SettingScope::kMember, {"slow=1"}, s) ==
-        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, slowstartatstart, "
-        "eject5xx, ejectgateway, "
-        "ejecttime, ejectmaxtime, ejectsessions");
+        "ISBalancerMemberSet: unknown setting 'slow'; it takes " +
+            own_setting_names(SettingScope::kMember));
   CHECK(parse(SettingScope::kMember, {"slowstart=1", "slowstart=2"}, s) ==
         "ISBalancerMemberSet: slowstart is given twice");
   CHECK(parse(SettingScope::kBalancer, {}, s)->find("at least one") != std::string::npos);
@@ -225,7 +227,6 @@ TEST_CASE("own settings: a line in the wrong place or without its names is refus
   CHECK(line(SettingScope::kBalancer, std::nullopt, {"balancer://c"}, out)->find("at least one") !=
         std::string::npos);
   CHECK(line(SettingScope::kMember, "balancer://c", {"http://a", "slow=1"}, out) ==
-        "ISBalancerMemberSet: unknown setting 'slow'; it takes slowstart, slowstartatstart, "
-        "eject5xx, ejectgateway, "
-        "ejecttime, ejectmaxtime, ejectsessions");
+        "ISBalancerMemberSet: unknown setting 'slow'; it takes " +
+            own_setting_names(SettingScope::kMember));
 }

@@ -129,6 +129,9 @@ TEST_CASE("apply: an operator's edit that ends an ejection", "[manager][apply][e
   CHECK(ends_ejection(before, after));
   after.eject_gateway = 3;  // one threshold left: still on
   CHECK_FALSE(ends_ejection(before, after));
+  after.eject_gateway = 0;
+  after.eject_fail_percent = 50;  // the failure-rate rule left: still on
+  CHECK_FALSE(ends_ejection(before, after));
   // Disabled (or stopped, or draining) and put back: back into service.
   MemberSettings off = before;
   off.status = kDisabled;

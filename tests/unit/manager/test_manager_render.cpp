@@ -115,6 +115,7 @@ TEST_CASE("json has the documented schema and escapes strings", "[manager][json]
         std::string::npos);
   // ... and the ejection settings, so that a script can read what it set.
   CHECK(json.find("\"consecutive_gateway\":0,\"eject5xx\":0,\"ejectgateway\":0,"
+                  "\"ejectfailpercent\":0,\"ejectminrequests\":50,"
                   "\"ejecttime_s\":30,\"ejectmaxtime_s\":300,\"ejectsessions\":false") !=
         std::string::npos);
   // The retry budget, beside the balancer's other 503s.

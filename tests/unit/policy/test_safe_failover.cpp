@@ -21,8 +21,24 @@ TEST_CASE("safe failover: a body read and not kept refuses the failover, any met
     // a PUT as much as a POST.
     CHECK(failover_safety({1, idempotent, 1, false}) == FailoverSafety::kBodyConsumed);
     CHECK(failover_safety({2, idempotent, 65'536, false}) == FailoverSafety::kBodyConsumed);
+    // mod_proxy_fcgi prefetched 16 KiB and failed to connect: it keeps all of it
+    // for the next member; once it sent some, it keeps less than it read.
+    CHECK(failover_safety({1, idempotent, 16'384, false, 16'384}) == FailoverSafety::kSafe);
+    CHECK(failover_safety({1, idempotent, 16'384, false, 8'192}) == FailoverSafety::kBodyConsumed);
+    CHECK(failover_safety({1, idempotent, 16'384, false, 0}) == FailoverSafety::kBodyConsumed);
+    CHECK(failover_safety({1, idempotent, 16'384, false, -1}) == FailoverSafety::kBodyConsumed);
   }
   static_assert(failover_safety({1, false, 8, false}) == FailoverSafety::kBodyConsumed);
+}
+
+TEST_CASE("safe failover: which handler keeps the body for the next member", "[policy][failover]") {
+  CHECK(body_handler("http") == "http");
+  CHECK(body_handler("HTTPS") == "http");
+  CHECK(body_handler("fcgi") == "fcgi");
+  CHECK(body_handler("FCGI") == "fcgi");
+  CHECK(body_handler("scgi").empty());
+  CHECK(body_handler("ajp").empty());
+  CHECK(body_handler("h2").empty());
 }
 
 TEST_CASE("safe failover: only mod_proxy_http's schemes keep the body", "[policy][failover]") {
