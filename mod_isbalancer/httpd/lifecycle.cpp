@@ -539,12 +539,16 @@ void child_init(apr_pool_t* p, server_rec* s) noexcept {
 int monitor(apr_pool_t* /*p*/, server_rec* s) noexcept {
   const auto& shared = process_state().shared;
   if (!shared) return DECLINED;
-  const std::int64_t returned = shared->reclaim_dead_rows(&process_alive);
-  if (returned != 0) {
+  const Reclaimed returned = shared->reclaim_dead_rows(&process_alive);
+  if (returned.any()) {
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                 ISB_LOGNO(00040) "gave back %" APR_INT64_T_FMT
-                                  " busy counts held by children that exited mid-request",
-                 static_cast<apr_int64_t>(returned));
+                 ISB_LOGNO(00040) "gave back %" APR_INT64_T_FMT " busy counts, %" APR_INT64_T_FMT
+                                  " requests in flight and %" APR_INT64_T_FMT
+                                  " failovers in flight held by children that exited "
+                                  "mid-request",
+                 static_cast<apr_int64_t>(returned.busy),
+                 static_cast<apr_int64_t>(returned.in_flight),
+                 static_cast<apr_int64_t>(returned.retries_in_flight));
   }
   observe_service(*shared, apr_time_now());
   return OK;

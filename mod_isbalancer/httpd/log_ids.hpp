@@ -33,7 +33,8 @@
 //                    health-check method (400), busy or restarting (503)
 //   ISB00030 info    balancer-manager: a Host the virtual host does not answer to (403)
 //   ISB00031-ISB00039 are left for the balancer-manager
-//   ISB00040 notice  busy counts of children that died mid-request given back
+//   ISB00040 notice  busy and retry-budget counts of children that died mid-request
+//                    given back
 //   ISB00041 debug   how member URLs are canonicalised (directly or by mod_proxy's hooks)
 //   ISB00042 emerg   stickysession=|NAME names no cookie
 //   ISB00043 warn    the BalancerPersist state file is refused as a whole (not a regular

@@ -62,11 +62,14 @@ proxy_balancer* find_balancer(proxy_server_conf* conf, std::string_view url) noe
 // What a balanced request holds from its first pick to its end, for the retry
 // budget and body-safe failover (core/policy/retry_budget.hpp, safe_failover.hpp):
 // its count in the balancer's in_flight, and in retries_in_flight once it fails
-// over; the member of its latest attempt; and the request-body bytes the body
-// filter saw go up to a scheme handler. One request is handled by one thread at
-// a time, so the fields need no atomics.
+// over, recorded in this child's ledger row (`held`; nullptr without a row) so
+// that the parent gives them back if the child dies first; the member of its
+// latest attempt; and the request-body bytes the body filter saw go up to a
+// scheme handler. One request is handled by one thread at a time, so the fields
+// need no atomics.
 struct InFlight {
   BalancerCounters* counters;
+  BudgetHeld* held;
   const proxy_worker* member;
   apr_off_t body_read;
   bool retrying;
@@ -117,7 +120,7 @@ apr_status_t release_busy(void* attempt) noexcept {
 apr_status_t end_request(void* first) noexcept {
   auto* f = static_cast<FirstAttempt*>(first);
   SharedState::release_busy(f->attempt.ticket);
-  budget_leave(*f->flight.counters, f->flight.retrying);
+  budget_leave(*f->flight.counters, f->flight.retrying, f->flight.held);
   return APR_SUCCESS;
 }
 
@@ -203,7 +206,8 @@ int allow_failover(request_rec* r, const proxy_balancer* b, InFlight& flight,
     return HTTP_SERVICE_UNAVAILABLE;
   }
   // A refused request that held a count has given it back.
-  flight.retrying = flight.retrying ? admit_another_failover(c) : admit_failover(c);
+  flight.retrying =
+      flight.retrying ? admit_another_failover(c, flight.held) : admit_failover(c, flight.held);
   if (!flight.retrying) {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   ISB_LOGNO(00052) "%s: no failover after member %s failed: the retry budget "
@@ -426,15 +430,18 @@ int pre_request(proxy_worker** worker, proxy_balancer** balancer, request_rec* r
     // busy is released when the request ends, and recorded in this child's ledger
     // row so that the parent gives it back if the child dies first. The first
     // attempt also counts the request in the balancer's in_flight, for the retry
-    // budget, and counts its body as a scheme handler reads it.
+    // budget (in the ledger row too), and counts its body as a scheme handler
+    // reads it.
     const BusyTicket ticket = shared->acquire_busy(process_state().process_row,
                                                    static_cast<std::uint32_t>(chosen->s->index));
     Attempt* attempt;
     if (previous == nullptr) {
       auto* first = static_cast<FirstAttempt*>(apr_palloc(r->pool, sizeof(FirstAttempt)));
-      first->flight = {&bcounters, chosen, 0, false};
+      BudgetHeld* held =
+          shared->budget_held(process_state().process_row, static_cast<std::uint32_t>(b->s->index));
+      first->flight = {&bcounters, held, chosen, 0, false};
       first->attempt = {ticket, req.now, policy.selector, 0, &first->flight};
-      budget_enter(bcounters);
+      budget_enter(bcounters, held);
       apr_pool_cleanup_register(r->pool, first, &end_request, apr_pool_cleanup_null);
       if (has_body(r)) {
         ap_add_input_filter_handle(g_body_counter, &first->flight, r, r->connection);

@@ -9,6 +9,9 @@ connect waits out the member's connectiontimeout. Assertions compare counts
 (the module's counters and what the members saw), never how fast a run was,
 except as the lower bound that a stalled connect cannot beat.
 """
+import os
+import re
+import signal
 import socket
 import struct
 import threading
@@ -188,6 +191,112 @@ def test_budget_bounds_failovers_in_flight(httpd, mpm, limited):
     assert admitted <= bound, (rb, wall)
     if bound < n:  # always, unless the machine took 3 s per stalled connect
         assert retries < attempts_after_first * n and refused >= 1, (rb, wall)
+
+
+def syn_sent_owner(pids, ports):
+    """The PID among `pids` with a socket still connecting (SYN_SENT) to one of
+    `ports` on 127.0.0.1, or None: /proc/net/tcp gives the socket's inode, each
+    process's fd links name their sockets' inodes."""
+    inodes = set()
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        f = line.split()
+        if f[3] == "02" and int(f[2].split(":")[1], 16) in ports:
+            inodes.add(f"socket:[{f[9]}]")
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def dead_or_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("mpm", MPMS)
+def test_child_killed_mid_failover_gives_its_counts_back(httpd, mpm):
+    """A child SIGKILLed while its request is failing over never ends that request:
+    its counts in the balancer's in_flight and retries_in_flight would stay up for
+    good and, with retryfloor=1, refuse every later failover. The parent gives them
+    back from the child's ledger row (its monitor hook, about every 10 s, logging
+    ISB00040), and failovers are admitted again."""
+    stalled = [Stalled() for _ in range(2)]
+    ports = {s.port for s in stalled}
+    attempts = 30  # at 1 s a stalled connect, the request fails over for 30 s
+    try:
+        h = httpd(balancer("c", [(s.url, "retry=0 connectiontimeout=1") for s in stalled], "/",
+                           proxyset=f"maxattempts={attempts}",
+                           own="retrybudget=0 retryfloor=1") + MANAGER, mpm=mpm)
+        h.allowed = FAILOVER_LOG
+        cl = Client(h.port)
+
+        def send():
+            try:
+                Client(h.port).request("/x")
+            except OSError:  # its child is killed under it
+                pass
+        client = threading.Thread(target=send, daemon=True)
+        client.start()
+        rb = {}
+
+        def failing_over():
+            rb.update(budget_of(manager_json(cl), "c")["retry_budget"])
+            return rb["retries_in_flight"] == 1
+        wait_for(failing_over, timeout=10, step=0.1, what="the request in its failover")
+        assert rb["in_flight"] == 1, rb
+        found = {}
+
+        def owner():
+            found["pid"] = syn_sent_owner(h.child_pids(), ports)
+            return found["pid"] is not None
+        wait_for(owner, timeout=5, step=0.02, what="the child connecting to a stalled member")
+        victim = found["pid"]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: dead_or_zombie(victim), timeout=10, what="killed child to die")
+        t_kill = time.monotonic()
+        client.join(timeout=10)
+        assert not client.is_alive()
+
+        last = {}
+
+        def given_back():
+            last["b"] = budget_of(manager_json(cl), "c")
+            r = last["b"]["retry_budget"]
+            return r["in_flight"] == 0 and r["retries_in_flight"] == 0
+        # The monitor hook runs on every tenth one-second wake-up of the parent.
+        wait_for(given_back, timeout=30, step=0.2, what="the killed child's counts given back")
+        reclaim_s = time.monotonic() - t_kill
+        assert all(m["busy"] == 0 for m in last["b"]["members"]), last["b"]
+        notices = re.findall(r"ISB00040: gave back (\d+) busy counts, (\d+) requests in flight "
+                             r"and (\d+) failovers in flight", h.error_log.read_text())
+        # One request, one failover; a busy count for each attempt so far (each is
+        # released when the request ends).
+        assert len(notices) == 1 and notices[0][1:] == ("1", "1"), notices
+        assert int(notices[0][0]) >= 2, notices
+        print(f"{mpm}: counts given back {reclaim_s:.1f} s after the kill")
+
+        # Failovers are admitted again: with the members now refusing connections, a
+        # request fails over `attempts` times (retry=0 keeps them eligible), none refused.
+        before = last["b"]["retry_budget"]
+    finally:
+        for s in stalled:
+            s.close()
+    assert cl.request("/y")[0] == 503
+    after = settled(cl, "c")["retry_budget"]
+    assert after["retries"] - before["retries"] == attempts, (before, after)
+    assert after["refused"] == before["refused"], (before, after)
+    assert "ISB00052" not in h.error_log.read_text()
 
 
 class Scgi:

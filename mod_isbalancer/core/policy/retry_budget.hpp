@@ -26,6 +26,12 @@
 // the limit it read, and a refused request never raises the count that another
 // one reads. No lock is taken. The limit itself moves with in_flight, which other
 // requests change as they come and go; it is read once per admission.
+//
+// A child killed mid-request never gives its counts back. So each function takes
+// the process's ledger entry for the balancer (SharedState::budget_held; nullptr
+// when the process has no ledger row) and records there the counts it holds,
+// which the parent gives back when the process dies (shared_state.hpp). Shared
+// count first, then the ledger when raising; the ledger first when lowering.
 #pragma once
 
 #include <algorithm>
@@ -46,19 +52,21 @@ constexpr std::int64_t retry_limit(std::int64_t percent, std::int64_t floor,
 }
 
 // A request's first attempt: it is in flight until budget_leave().
-inline void budget_enter(BalancerCounters& c) noexcept {
+inline void budget_enter(BalancerCounters& c, BudgetHeld* held = nullptr) noexcept {
   c.in_flight.fetch_add(1, std::memory_order_relaxed);
+  if (held) held->in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
 // A failover of a request that holds no failover count yet (its first): takes
 // one if the budget allows and says whether it did. Counts the failover in
 // `retries` or the refusal in `retries_refused`.
-inline bool admit_failover(BalancerCounters& c) noexcept {
+inline bool admit_failover(BalancerCounters& c, BudgetHeld* held = nullptr) noexcept {
   constexpr auto kRelaxed = std::memory_order_relaxed;
   const std::int64_t percent = c.retry_budget_percent.load(kRelaxed);
   if (percent >= kUnlimitedRetryBudget) {
     // Counted all the same, for the manager's figures.
     c.retries_in_flight.fetch_add(1, kRelaxed);
+    if (held) held->retries_in_flight.fetch_add(1, kRelaxed);
     c.retries.fetch_add(1, kRelaxed);
     return true;
   }
@@ -71,6 +79,7 @@ inline bool admit_failover(BalancerCounters& c) noexcept {
       return false;
     }
   } while (!c.retries_in_flight.compare_exchange_weak(now, now + 1, kRelaxed));
+  if (held) held->retries_in_flight.fetch_add(1, kRelaxed);
   c.retries.fetch_add(1, kRelaxed);
   return true;
 }
@@ -79,12 +88,13 @@ inline bool admit_failover(BalancerCounters& c) noexcept {
 // second, third...): it keeps that count while the failovers in flight, its own
 // included, are still within the limit; else it gives the count back and is
 // refused. It never raises the count, so it cannot push others over.
-inline bool admit_another_failover(BalancerCounters& c) noexcept {
+inline bool admit_another_failover(BalancerCounters& c, BudgetHeld* held = nullptr) noexcept {
   constexpr auto kRelaxed = std::memory_order_relaxed;
   const std::int64_t percent = c.retry_budget_percent.load(kRelaxed);
   if (percent < kUnlimitedRetryBudget &&
       c.retries_in_flight.load(kRelaxed) >
           retry_limit(percent, c.retry_budget_floor.load(kRelaxed), c.in_flight.load(kRelaxed))) {
+    if (held) held->retries_in_flight.fetch_sub(1, kRelaxed);
     c.retries_in_flight.fetch_sub(1, kRelaxed);
     c.retries_refused.fetch_add(1, kRelaxed);
     return false;
@@ -96,9 +106,14 @@ inline bool admit_another_failover(BalancerCounters& c) noexcept {
 // The request ends; `retrying`: it still holds a failover count. The failover
 // count goes first, so that a reader never sees more failovers than requests in
 // flight because of this request.
-inline void budget_leave(BalancerCounters& c, bool retrying) noexcept {
-  if (retrying) c.retries_in_flight.fetch_sub(1, std::memory_order_relaxed);
-  c.in_flight.fetch_sub(1, std::memory_order_relaxed);
+inline void budget_leave(BalancerCounters& c, bool retrying, BudgetHeld* held = nullptr) noexcept {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  if (retrying) {
+    if (held) held->retries_in_flight.fetch_sub(1, kRelaxed);
+    c.retries_in_flight.fetch_sub(1, kRelaxed);
+  }
+  if (held) held->in_flight.fetch_sub(1, kRelaxed);
+  c.in_flight.fetch_sub(1, kRelaxed);
 }
 
 }  // namespace isb

@@ -8,7 +8,8 @@
 namespace isb {
 
 std::uint32_t process_rows(std::optional<int> hard_limit) noexcept {
-  // 16 when the MPM does not say: a row-less process still counts busy.
+  // 16 when the MPM does not say: a row-less process still counts busy and
+  // its retry-budget counts, only unreclaimed.
   const int limit = hard_limit && *hard_limit > 0 ? *hard_limit : 16;
   const auto rows = 2 * static_cast<std::uint64_t>(limit) + 16;
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(rows, kMaxProcessRows));

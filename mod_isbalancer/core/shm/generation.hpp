@@ -17,8 +17,8 @@
 
 namespace isb {
 
-// Busy-ledger rows: one per child that can be alive at once. Old-generation
-// children finishing after a graceful restart and a killed child not yet reclaimed
+// Ledger rows (busy and retry-budget counts): one per child that can be alive at once.
+// Old-generation children finishing after a graceful restart and a killed child not yet reclaimed
 // can overlap with the children of the MPM's limit, hence twice it and a margin.
 // `hard_limit` is the MPM's limit on child processes, if it tells one; at most
 // kMaxProcessRows.
@@ -58,7 +58,7 @@ inline bool fresh_segment(const SharedState& state) noexcept {
 std::uint64_t take_configured_slot(const SharedState& state, std::uint32_t member,
                                    bool fresh) noexcept;
 
-// Whether process `pid` may still hold busy counts: alive, or not yet reaped by
+// Whether process `pid` may still hold ledger counts: alive, or not yet reaped by
 // the MPM (a zombie still answers), or not ours to signal. A reaped child is not.
 // Pid reuse by an unrelated process only delays the reclaim until that process
 // exits.

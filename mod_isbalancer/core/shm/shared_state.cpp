@@ -35,12 +35,18 @@ std::optional<Sizes> compute_sizes(const SegmentGeometry& g) noexcept {
   std::size_t b = 0;
   std::size_t m = 0;
   std::size_t held = 0;
+  std::size_t budget_held = 0;
+  std::size_t row = 0;
   std::size_t p = 0;
+  // A ledger row: its head, a busy count per member, then a BudgetHeld per balancer.
   if (__builtin_mul_overflow(sizeof(std::atomic<std::int32_t>), std::size_t{g.member_capacity},
-                             &held)) {
+                             &held) ||
+      __builtin_mul_overflow(sizeof(BudgetHeld), std::size_t{g.balancer_capacity}, &budget_held) ||
+      __builtin_add_overflow(sizeof(ProcessRow), held, &row) ||
+      __builtin_add_overflow(row, budget_held, &row)) {
     return std::nullopt;
   }
-  s.process_row = round_up(sizeof(ProcessRow) + held, kSlotAlign);
+  s.process_row = round_up(row, kSlotAlign);
   if (__builtin_mul_overflow(s.balancer_slot, std::size_t{g.balancer_capacity}, &b) ||
       __builtin_mul_overflow(s.member_slot, std::size_t{g.member_capacity}, &m) ||
       __builtin_mul_overflow(s.process_row, std::size_t{g.process_capacity}, &p) ||
@@ -122,6 +128,8 @@ std::optional<SharedState> SharedState::create(void* mem, std::size_t size,
     for (std::uint32_t i = 0; i < g.member_capacity; ++i) {
       new (&state.held(r, i)) std::atomic<std::int32_t>(0);
     }
+    for (std::uint32_t i = 0; i < g.balancer_capacity; ++i)
+      new (&state.budget_held(r, i)) BudgetHeld{};
   }
   // The magic goes last: a half-formatted segment never validates.
   std::atomic_thread_fence(std::memory_order_release);
@@ -163,26 +171,48 @@ std::optional<std::uint32_t> SharedState::claim_process_row(std::int64_t pid) co
   return std::nullopt;
 }
 
-void SharedState::release_process_row(std::uint32_t row) const noexcept {
-  const std::uint32_t members = geometry().member_capacity;
-  for (std::uint32_t i = 0; i < members; ++i) {
-    const std::int32_t n = held(row, i).exchange(0, std::memory_order_acq_rel);
-    if (n != 0) member(i).busy.fetch_sub(n, std::memory_order_relaxed);
+namespace {
+
+// Gives back what one row holds; adds it to `out`. The row's count is taken first,
+// then the shared one lowered by it: the same order as a request's own release.
+void give_back_row(const SharedState& s, std::uint32_t row, Reclaimed& out) noexcept {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  const SegmentGeometry& g = s.geometry();
+  for (std::uint32_t i = 0; i < g.member_capacity; ++i) {
+    const std::int32_t n = s.held(row, i).exchange(0, std::memory_order_acq_rel);
+    if (n != 0) s.member(i).busy.fetch_sub(n, kRelaxed);
+    out.busy += n;
   }
+  for (std::uint32_t i = 0; i < g.balancer_capacity; ++i) {
+    BudgetHeld& h = s.budget_held(row, i);
+    BalancerCounters& c = s.balancer(i);
+    // Failovers before requests, as budget_leave: a reader never sees more
+    // failovers in flight than requests because of this row.
+    const std::int32_t retries = h.retries_in_flight.exchange(0, std::memory_order_acq_rel);
+    if (retries != 0) c.retries_in_flight.fetch_sub(retries, kRelaxed);
+    const std::int32_t requests = h.in_flight.exchange(0, std::memory_order_acq_rel);
+    if (requests != 0) c.in_flight.fetch_sub(requests, kRelaxed);
+    out.retries_in_flight += retries;
+    out.in_flight += requests;
+  }
+}
+
+}  // namespace
+
+void SharedState::release_process_row(std::uint32_t row) const noexcept {
+  Reclaimed ignored;
+  give_back_row(*this, row, ignored);
   process_row(row).owner.store(0, std::memory_order_release);
 }
 
-std::int64_t SharedState::reclaim_dead_rows(bool (*alive)(std::int64_t pid)) const noexcept {
-  std::int64_t returned = 0;
+Reclaimed SharedState::reclaim_dead_rows(bool (*alive)(std::int64_t pid)) const noexcept {
+  Reclaimed returned;
   const std::uint32_t rows = geometry().process_capacity;
-  const std::uint32_t members = geometry().member_capacity;
   for (std::uint32_t r = 0; r < rows; ++r) {
     const std::int64_t owner = process_row(r).owner.load(std::memory_order_acquire);
     if (owner == 0 || alive(owner)) continue;
-    for (std::uint32_t i = 0; i < members; ++i) {
-      returned += held(r, i).load(std::memory_order_relaxed);
-    }
-    release_process_row(r);
+    give_back_row(*this, r, returned);
+    process_row(r).owner.store(0, std::memory_order_release);
   }
   return returned;
 }

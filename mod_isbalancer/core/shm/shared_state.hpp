@@ -14,9 +14,11 @@
 //   | member slot 1 ...                          |   httpd layer's proxy_worker_shared;
 //   |                                            |   the counters end in a policy region
 //   +--------------------------------------------+
-//   | process row 0 | ProcessRow | held[member_capacity] |  the busy ledger: which
-//   | process row 1 ...                          |   process holds how many of each
-//   +--------------------------------------------+ total_bytes()   member's busy count
+//   | process row 0 | ProcessRow | held         |   the ledger: which process holds
+//   |   [member_capacity] | BudgetHeld           |   how many of each member's busy
+//   |   [balancer_capacity]                      |   count and of each balancer's
+//   | process row 1 ...                          |   in_flight and retries_in_flight
+//   +--------------------------------------------+ total_bytes()
 //
 // Slots are addressed by index, never by pointer: each process may map the segment
 // at a different address. The core never looks inside a host area; it only hands
@@ -26,14 +28,24 @@
 // thread of any process at any time. The header is written once, by the parent,
 // before any child exists; after that only `generation` changes.
 //
-// The busy ledger: `busy` is raised when a request is sent to a member and lowered
-// when the request ends. A child killed mid-request (kill -9, a crash) never lowers
-// it, and a busy count that stays up for good skews bybusyness and the manager. So
-// each child process claims a row (claim_process_row) and records, per member, the
-// busy counts it holds; a row whose owner died is given back by the parent
-// (reclaim_dead_rows), and a child that exits normally releases its own row.
-// Only the owner writes its row's `held` counts, and a row is reclaimed only once
-// its owner is dead, so owner and reclaimer never race on them.
+// The ledger: `busy` is raised when a request is sent to a member and lowered when
+// the request ends, and so are a balancer's retry-budget counts, `in_flight` from a
+// request's first pick and `retries_in_flight` from its first failover let through
+// (policy/retry_budget.hpp). A child killed mid-request (kill -9, the OOM killer, a
+// crash) never lowers them: a busy count that stays up for good skews bybusyness
+// and the manager, a leaked retries_in_flight makes the budget stricter for the
+// rest of the segment's life (after `retryfloor` of them at low traffic, every
+// failover is refused) and a leaked in_flight loosens it. So each child process
+// claims a row (claim_process_row) and records in it, per member, the busy counts
+// it holds and, per balancer, its in_flight and retries_in_flight counts; a row
+// whose owner died is given back by the parent (reclaim_dead_rows), and a child
+// that exits normally releases its own row. Only the owner writes its row's held
+// counts, and a row is reclaimed only once its owner is dead, so owner and
+// reclaimer never race on them. Every count is raised in the shared counter first,
+// then in the row, and lowered in the row first, then in the shared counter: a
+// process killed between the two leaves at most one count up (not reclaimed),
+// and a reclaim never gives back more than was added, so no counter goes below
+// what the live processes hold.
 #pragma once
 
 #include <atomic>
@@ -209,8 +221,8 @@ std::int64_t latency_estimate_us(const MemberCounters& c, std::int64_t now_us) n
 void record_latency(MemberCounters& c, std::int64_t sample_us, std::int64_t now_us) noexcept;
 static_assert(sizeof(BalancerCounters) == 3 * kSlotAlign);
 
-// The head of one busy-ledger row; `member_capacity` std::atomic<std::int32_t>
-// held counts follow it.
+// The head of one ledger row; `member_capacity` std::atomic<std::int32_t> held busy
+// counts follow it, then `balancer_capacity` BudgetHeld.
 struct alignas(kSlotAlign) ProcessRow {
   // PID of the process that owns the row; 0: free.
   std::atomic<std::int64_t> owner{0};
@@ -218,6 +230,23 @@ struct alignas(kSlotAlign) ProcessRow {
 };
 static_assert(sizeof(ProcessRow) == kSlotAlign);
 static_assert(std::atomic<std::int32_t>::is_always_lock_free);
+
+// One balancer's retry-budget counts held by the process that owns a ledger row:
+// its share of BalancerCounters::in_flight and ::retries_in_flight.
+struct BudgetHeld {
+  std::atomic<std::int32_t> in_flight{0};
+  std::atomic<std::int32_t> retries_in_flight{0};
+};
+static_assert(sizeof(BudgetHeld) == 2 * sizeof(std::int32_t));
+static_assert(alignof(BudgetHeld) <= alignof(std::atomic<std::int32_t>));
+
+// What reclaim_dead_rows gave back, summed over every member or balancer.
+struct Reclaimed {
+  std::int64_t busy = 0;
+  std::int64_t in_flight = 0;
+  std::int64_t retries_in_flight = 0;
+  bool any() const noexcept { return busy != 0 || in_flight != 0 || retries_in_flight != 0; }
+};
 
 // One busy count taken for one request; give it back with SharedState::release_busy.
 struct BusyTicket {
@@ -230,7 +259,7 @@ struct SegmentGeometry {
   std::uint32_t member_capacity = 0;
   std::uint32_t balancer_host_bytes = 0;
   std::uint32_t member_host_bytes = 0;
-  // Busy-ledger rows: enough for every process that can be alive at once.
+  // Ledger rows: enough for every process that can be alive at once.
   std::uint32_t process_capacity = 0;
 
   bool operator==(const SegmentGeometry&) const = default;
@@ -282,20 +311,31 @@ class SharedState {
     return balancer_slot(i) + sizeof(BalancerCounters);
   }
 
-  // Busy ledger (see the top of this file). Claims a free row for process `pid`;
+  // The ledger (see the top of this file). Claims a free row for process `pid`;
   // nothing when every row is taken or `pid` is not positive.
   std::optional<std::uint32_t> claim_process_row(std::int64_t pid) const noexcept;
   // The owner leaves: whatever it still holds goes back, then the row is free.
   void release_process_row(std::uint32_t row) const noexcept;
-  // Gives back the rows of owners that `alive` says are gone; returns the busy
-  // counts given back. Run by one process at a time (httpd's parent).
-  std::int64_t reclaim_dead_rows(bool (*alive)(std::int64_t pid)) const noexcept;
+  // Gives back the rows of owners that `alive` says are gone; returns the counts
+  // given back. Run by one process at a time (httpd's parent).
+  Reclaimed reclaim_dead_rows(bool (*alive)(std::int64_t pid)) const noexcept;
   ProcessRow& process_row(std::uint32_t row) const noexcept {
     return *reinterpret_cast<ProcessRow*>(process_row_at(row));
   }
   std::atomic<std::int32_t>& held(std::uint32_t row, std::uint32_t member) const noexcept {
     return reinterpret_cast<std::atomic<std::int32_t>*>(process_row_at(row) +
                                                         sizeof(ProcessRow))[member];
+  }
+  BudgetHeld& budget_held(std::uint32_t row, std::uint32_t balancer) const noexcept {
+    return reinterpret_cast<BudgetHeld*>(process_row_at(row) + sizeof(ProcessRow) +
+                                         std::size_t{geometry().member_capacity} *
+                                             sizeof(std::atomic<std::int32_t>))[balancer];
+  }
+  // Where a request of this process records its retry-budget counts on
+  // `balancer`: nullptr when the process has no row (it counts all the same,
+  // only unreclaimed). Pass it to the functions of policy/retry_budget.hpp.
+  BudgetHeld* budget_held(std::optional<std::uint32_t> row, std::uint32_t balancer) const noexcept {
+    return row ? &budget_held(*row, balancer) : nullptr;
   }
 
   // One request in flight on `member`, recorded in `row` when there is one.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/policy/retry_budget.hpp"
 #include "core/policy/selector.hpp"
 #include "core/shm/shared_state.hpp"
 #include "segment.hpp"
@@ -160,6 +161,10 @@ namespace {
 
 const SegmentGeometry kLedgerGeometry{1, 3, 64, 64, 4};
 
+constexpr std::size_t round_up_to_slot(std::size_t n) {
+  return (n + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
+}
+
 bool alive_per_kill(std::int64_t pid) {
   return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
@@ -194,11 +199,11 @@ TEST_CASE("busy ledger: rows are claimed, bounded, released with what they hold"
 
   // Owner 100 dies holding one count; 101 lives on.
   auto dead = +[](std::int64_t pid) { return pid != 100; };
-  CHECK(s->reclaim_dead_rows(dead) == 1);
+  CHECK(s->reclaim_dead_rows(dead).busy == 1);
   CHECK(s->member(2).busy.load() == 1);
   CHECK(s->process_row(*r0).owner.load() == 0);
   CHECK(s->held(*r0, 2).load() == 0);
-  CHECK(s->reclaim_dead_rows(dead) == 0);
+  CHECK(!s->reclaim_dead_rows(dead).any());
   CHECK(s->claim_process_row(105) == r0);  // the freed row is claimed again
   (void)t2;                                // died with its owner
 
@@ -236,11 +241,180 @@ TEST_CASE("busy ledger: a process killed mid-request gives its busy counts back"
   close(ready[0]);
   close(ready[1]);
   CHECK(s->member(0).busy.load() == 2);
-  CHECK(s->reclaim_dead_rows(&alive_per_kill) == 0);  // still alive: nothing taken
+  CHECK(!s->reclaim_dead_rows(&alive_per_kill).any());  // still alive: nothing taken
   REQUIRE(kill(pid, SIGKILL) == 0);
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
   CHECK(WIFSIGNALED(status));
-  CHECK(s->reclaim_dead_rows(&alive_per_kill) == 3);
+  const Reclaimed back = s->reclaim_dead_rows(&alive_per_kill);
+  CHECK(back.busy == 3);
+  CHECK(back.in_flight == 0);
+  CHECK(back.retries_in_flight == 0);
   for (std::uint32_t i = 0; i < 3; ++i) CHECK(s->member(i).busy.load() == 0);
+}
+
+TEST_CASE("ledger: a row holds a busy count per member, then two budget counts per balancer",
+          "[shm]") {
+  // 8 balancers, 12 members, 3 rows: a row is its 64-byte head, 12 x 4 bytes of
+  // busy counts and 8 x 8 of retry-budget counts (176), rounded up to 192; it
+  // was 128 before the budget counts were added, with layout version 5 already.
+  const SegmentGeometry g{8, 12, 0, 0, 3};
+  const std::size_t n = *SharedState::bytes_needed(g);
+  CHECK(n == round_up_to_slot(sizeof(SegmentHeader)) + 8 * sizeof(BalancerCounters) +
+                 12 * sizeof(MemberCounters) + 3 * 192);
+  Mapping m(n);
+  auto s = SharedState::create(m.base, n, g, 1);
+  REQUIRE(s);
+  CHECK(s->header().process_row_bytes == 192);
+  auto addr = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p); };
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    CHECK(addr(&s->process_row(r)) % kSlotAlign == 0);
+    CHECK(addr(&s->held(r, 0)) == addr(&s->process_row(r)) + sizeof(ProcessRow));
+    CHECK(addr(&s->budget_held(r, 0)) == addr(&s->held(r, 11)) + 4);
+    const std::uintptr_t end = addr(&s->budget_held(r, 7)) + sizeof(BudgetHeld);
+    CHECK(end <= (r + 1 < 3 ? addr(&s->process_row(r + 1)) : addr(m.base) + n));
+  }
+  CHECK(s->budget_held(std::nullopt, 3) == nullptr);
+  CHECK(s->budget_held(std::optional<std::uint32_t>{1}, 3) == &s->budget_held(1, 3));
+
+  // A segment recorded with the rows of before (same version, 128-byte rows) is
+  // refused, not misread.
+  auto* h = static_cast<SegmentHeader*>(m.base);
+  h->process_row_bytes = 128;
+  h->total_bytes -= 3 * 64;
+  std::string why;
+  CHECK(!SharedState::attach(m.base, n, &why));
+  CHECK(why.find("inconsistent") != std::string::npos);
+}
+
+TEST_CASE("ledger: a dead row's retry-budget counts are given back, a live row's are not",
+          "[shm][budget]") {
+  const SegmentGeometry g{2, 3, 0, 0, 4};
+  const std::size_t n = *SharedState::bytes_needed(g);
+  Mapping m(n);
+  auto s = SharedState::create(m.base, n, g, 1);
+  REQUIRE(s);
+  BalancerCounters& b0 = s->balancer(0);
+  BalancerCounters& b1 = s->balancer(1);
+  b0.retry_budget_percent = 0;
+  b0.retry_budget_floor = 2;  // two failovers at a time, whatever the traffic
+  auto r0 = s->claim_process_row(100);
+  auto r1 = s->claim_process_row(101);
+  auto r2 = s->claim_process_row(102);
+  REQUIRE((r0 && r1 && r2));
+  BudgetHeld* h0 = s->budget_held(r0, 0);
+  BudgetHeld* h1 = s->budget_held(r1, 0);
+
+  // 100: three requests on b0, two of them failing over (the budget's two), one on b1.
+  for (int i = 0; i < 3; ++i) budget_enter(b0, h0);
+  CHECK(admit_failover(b0, h0));
+  CHECK(admit_failover(b0, h0));
+  CHECK(admit_another_failover(b0, h0));  // a second failover keeps its count
+  budget_enter(b1, s->budget_held(r0, 1));
+  // 101: one request on b0, refused a failover (the budget is spent), another
+  // that ends; a process without a row counts all the same.
+  budget_enter(b0, h1);
+  budget_enter(b0, h1);
+  CHECK_FALSE(admit_failover(b0, h1));
+  budget_leave(b0, false, h1);
+  budget_enter(b0, s->budget_held(std::nullopt, 0));
+  CHECK(b0.in_flight.load() == 5);
+  CHECK(b0.retries_in_flight.load() == 2);
+  CHECK(h0->in_flight.load() == 3);
+  CHECK(h0->retries_in_flight.load() == 2);
+  CHECK(h1->in_flight.load() == 1);
+  CHECK(h1->retries_in_flight.load() == 0);
+
+  // 100 dies: its counts go back, 101's (alive) and the row-less one stay.
+  auto dead = +[](std::int64_t pid) { return pid != 100; };
+  const Reclaimed back = s->reclaim_dead_rows(dead);
+  CHECK(back.busy == 0);
+  CHECK(back.in_flight == 4);
+  CHECK(back.retries_in_flight == 2);
+  CHECK(b0.in_flight.load() == 2);
+  CHECK(b0.retries_in_flight.load() == 0);
+  CHECK(b1.in_flight.load() == 0);
+  CHECK(h0->in_flight.load() == 0);
+  CHECK(h0->retries_in_flight.load() == 0);
+  CHECK(s->budget_held(*r0, 1).in_flight.load() == 0);
+  CHECK(s->process_row(*r0).owner.load() == 0);
+  CHECK(!s->reclaim_dead_rows(dead).any());
+  // The failovers it held no longer spend the budget.
+  CHECK(admit_failover(b0, h1));
+  CHECK(b0.retries_in_flight.load() == 1);
+
+  // 101 exits normally with its request still counted: the release gives it back.
+  s->release_process_row(*r1);
+  CHECK(b0.in_flight.load() == 1);  // the row-less process's request
+  CHECK(b0.retries_in_flight.load() == 0);
+  CHECK(h1->in_flight.load() == 0);
+  CHECK(s->process_row(*r1).owner.load() == 0);
+  budget_leave(b0, false, nullptr);
+  CHECK(b0.in_flight.load() == 0);
+  CHECK(s->process_row(*r2).owner.load() == 102);  // untouched throughout
+}
+
+TEST_CASE("ledger: a process killed mid-failover gives its retry-budget counts back",
+          "[shm][budget][fork]") {
+  const SegmentGeometry g{2, 3, 0, 0, 4};
+  const std::size_t n = *SharedState::bytes_needed(g);
+  Mapping m(n);
+  auto s = SharedState::create(m.base, n, g, 1);
+  REQUIRE(s);
+  // retryfloor=1 and no percentage: one failover at a time on balancer 1.
+  s->balancer(1).retry_budget_percent = 0;
+  s->balancer(1).retry_budget_floor = 1;
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto view = SharedState::attach(m.base, n, nullptr);
+    if (!view) _exit(2);
+    auto row = view->claim_process_row(getpid());
+    if (!row) _exit(3);
+    BalancerCounters& b = view->balancer(1);
+    BudgetHeld* held = view->budget_held(row, 1);
+    // Three requests: one ends, one fails over (and again), one is refused.
+    for (int i = 0; i < 3; ++i) budget_enter(b, held);
+    budget_leave(b, false, held);
+    if (!admit_failover(b, held) || !admit_another_failover(b, held)) _exit(4);
+    if (admit_failover(b, held)) _exit(5);
+    view->acquire_busy(row, 2);
+    budget_enter(view->balancer(0), view->budget_held(row, 0));
+    char c = 'x';
+    if (write(ready[1], &c, 1) != 1) _exit(6);
+    pause();  // mid-failover: killed here
+    _exit(7);
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  close(ready[0]);
+  close(ready[1]);
+  BalancerCounters& b = s->balancer(1);
+  CHECK(b.in_flight.load() == 2);
+  CHECK(b.retries_in_flight.load() == 1);
+  CHECK(!s->reclaim_dead_rows(&alive_per_kill).any());  // still alive: nothing taken
+  // Meanwhile this process's failovers are refused: the budget is spent.
+  budget_enter(b);
+  CHECK_FALSE(admit_failover(b));
+
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  const Reclaimed back = s->reclaim_dead_rows(&alive_per_kill);
+  CHECK(back.busy == 1);
+  CHECK(back.in_flight == 3);
+  CHECK(back.retries_in_flight == 1);
+  CHECK(b.in_flight.load() == 1);  // this process's request
+  CHECK(b.retries_in_flight.load() == 0);
+  CHECK(s->balancer(0).in_flight.load() == 0);
+  CHECK(s->member(2).busy.load() == 0);
+  // The killed child's failover no longer spends the budget.
+  CHECK(admit_failover(b));
+  budget_leave(b, true);
+  CHECK(b.in_flight.load() == 0);
+  CHECK(b.retries_in_flight.load() == 0);
 }
