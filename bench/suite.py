@@ -92,6 +92,10 @@ FAILING_ROWS = [
     dict(name="isb_eject3_random", front="isb", retry=60, set="",
          isb="ISBalancerSet eject5xx=3 ejecttime=5 ejectpercent=50", fail="503/50/random",
          label="isb, eject5xx=3 ejecttime=5 ejectpercent=50; the member fails 50 % at random"),
+    # The failure-rate rule: what catches a member failing every second answer.
+    dict(name="isb_failrate", front="isb", retry=60, set="",
+         isb="ISBalancerSet ejectfailpercent=40 ejectminrequests=20 ejecttime=5 ejectpercent=50",
+         label="isb, ejectfailpercent=40 ejectminrequests=20 ejecttime=5 ejectpercent=50"),
 ]
 FAIR_WEIGHTS = [1, 2, 5]
 STICKY = "JSESSIONID|jsessionid"

@@ -80,11 +80,13 @@ class WorkerTable {
   MemberCounters& counters(std::size_t i) noexcept {
     return state_.member(static_cast<std::uint32_t>(workers_[i]->s->index));
   }
-  void clear_error(std::size_t i) noexcept {
+  bool clear_error(std::size_t i) noexcept {
     proxy_worker_shared* s = workers_[i]->s;
+    const unsigned int was = status_ref(s).fetch_and(
+        ~static_cast<unsigned int>(PROXY_WORKER_IN_ERROR), std::memory_order_relaxed);
+    if ((was & PROXY_WORKER_IN_ERROR) == 0) return false;  // another thread did
     std::atomic_ref<int>(s->retries).fetch_add(1, std::memory_order_relaxed);
-    status_ref(s).fetch_and(~static_cast<unsigned int>(PROXY_WORKER_IN_ERROR),
-                            std::memory_order_relaxed);
+    return true;
   }
 
  private:

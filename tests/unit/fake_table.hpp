@@ -56,9 +56,11 @@ class FakeTable {
   std::int64_t error_time(std::size_t i) const { return members_[i].error_time; }
   std::int64_t retry_interval(std::size_t i) const { return members_[i].retry; }
   MemberCounters& counters(std::size_t i) { return members_[i].counters; }
-  void clear_error(std::size_t i) {
+  bool clear_error(std::size_t i) {
+    if ((members_[i].status & kInError) == 0) return false;
     members_[i].status &= ~static_cast<std::uint32_t>(kInError);
     ++members_[i].retries;
+    return true;
   }
 
   // How often route() was asked: the cost of a lookup. Counted through an

@@ -29,8 +29,9 @@ concept MemberTable = requires(T& t, const T& ct, std::size_t i) {
   { ct.error_time(i) } -> std::convertible_to<std::int64_t>;
   { ct.retry_interval(i) } -> std::convertible_to<std::int64_t>;
   { t.counters(i) } -> std::same_as<MemberCounters&>;
-  // Atomically clears the error bit and counts a retry.
-  { t.clear_error(i) } -> std::same_as<void>;
+  // Atomically clears the error bit; if it was set (this call cleared it),
+  // counts a retry and returns true.
+  { t.clear_error(i) } -> std::same_as<bool>;
 };
 
 }  // namespace isb

@@ -50,7 +50,8 @@ bool recover_if_due(T& t, std::size_t i, std::int64_t now) noexcept {
 
 // forcerecovery: when every member is in error, put them all back into service
 // rather than answer 503 until the first retry interval ends. Returns whether it
-// had to force.
+// had to force: whether this call cleared an error, so that of requests racing
+// to do it (any threads, any children) only those that did report it.
 template <MemberTable T>
 bool force_recovery_if_all_failed(T& t, std::int64_t now, bool forcerecovery) noexcept {
   const std::size_t n = t.size();
@@ -60,8 +61,9 @@ bool force_recovery_if_all_failed(T& t, std::int64_t now, bool forcerecovery) no
     if ((t.status(i) & kInError) == 0) return false;
   }
   if (!forcerecovery || n == 0) return false;
-  for (std::size_t i = 0; i < n; ++i) t.clear_error(i);
-  return true;
+  bool forced = false;
+  for (std::size_t i = 0; i < n; ++i) forced = t.clear_error(i) || forced;
+  return forced;
 }
 
 // Member i as a candidate at `now`: its weight as slow start has it then
