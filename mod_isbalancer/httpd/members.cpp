@@ -307,7 +307,7 @@ void end_ejections(const LocalBalancer& lb, const SharedState& state,
     const std::uint32_t slot = lb.first_member + i;
     MemberCounters& c = state.member(slot);
     if (!is_ejected(c, now)) continue;
-    end_ejection(c, now);
+    end_ejection(c);
     std::string line = "member ";
     line += field(member_shared(state, slot)->name_ex);
     line += " ejection ended";
@@ -374,7 +374,7 @@ ApplyOutcome apply_edit(LocalBalancer& lb, const SharedState& state, const EditR
       const MemberSettings after = read_settings(*s, c);
       rebuild = note_member_changes(name, before, after, hc, out.changes);
       if (is_ejected(c, now) && ends_ejection(before, after)) {
-        end_ejection(c, now);
+        end_ejection(c);
         out.changes.push_back("member " + name + " ejection ended");
       }
       reset.member_in_service = usable();

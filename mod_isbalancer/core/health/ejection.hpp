@@ -79,50 +79,54 @@ inline bool serving(const MemberCounters& c, std::uint32_t status, std::int64_t 
 // Why a count reached its threshold.
 enum class EjectReason : std::uint8_t { k5xx, kGateway, kFailureRate };
 
-// The failure-rate rule's window (Envoy's outlier detection interval).
-inline constexpr std::int64_t kEjectWindowUs = 10'000'000;
-
 // Counts one answer of the member at `now_us`. Returns the reason when it
 // makes a count reach its threshold (the caller then calls try_eject), else
 // nothing. A good answer costs two relaxed loads, and with the failure-rate
-// rule on an increment of the window's answers; a store only when a count was
-// up. Nothing is counted while the member is ejected.
+// rule on an update of the moving share; a store only when a count was up.
+// Nothing is counted while the member is ejected.
 struct CountedAnswer {
   bool threshold = false;
   EjectReason reason = EjectReason::k5xx;
-  std::uint64_t count = 0;    // the count that reached it (kFailureRate: the 5xx)
-  std::uint64_t answers = 0;  // kFailureRate: of how many answers in the window
+  std::uint64_t count = 0;    // the count that reached it (kFailureRate: the share, %)
+  std::uint64_t answers = 0;  // kFailureRate: the answers it averages over
 };
 
-// The failure-rate rule (Envoy's failure_percentage): with `percent` on, a
-// window of at least `min_answers` answers of which at least `percent` % were
-// 5xx ejects. `failed`: this answer was a 5xx. The window starts again every
-// kEjectWindowUs; an answer that races the restart may be lost from it (the
-// rule is a share, and one answer moves it by little).
-inline CountedAnswer count_in_window(MemberCounters& c, bool failed, std::int64_t percent,
-                                     std::int64_t now_us) noexcept {
+// The failure-rate rule: the share of 5xx among the member's recent answers, a
+// moving average with weight 1/N over its answers (N = ejectminrequests, so
+// about its last N answers count), judged once it has given N answers since
+// the rule began counting or the member came back: at `percent` % or more, it
+// ejects. An average over answers, not over time: it judges a busy member and
+// a quiet one alike, and a member that was healthy for hours is caught as soon
+// as its share of the last N or so answers turns, not when a whole interval's
+// share does (Envoy's failure_percentage judges 10 s intervals, and a member
+// that fails every second answer from the middle of one is seen only at the
+// end of the next). Every child updates the one average, by compare-and-swap.
+inline CountedAnswer count_failure_rate(MemberCounters& c, bool failed,
+                                        std::int64_t percent) noexcept {
   constexpr auto kRelaxed = std::memory_order_relaxed;
-  std::int64_t start = c.window_start_us.load(kRelaxed);
-  if (now_us - start >= kEjectWindowUs &&
-      c.window_start_us.compare_exchange_strong(start, now_us, kRelaxed)) {
-    c.window_answers.store(0, kRelaxed);
-    c.window_failures.store(0, kRelaxed);
-  }
-  const std::uint64_t answers = c.window_answers.fetch_add(1, kRelaxed) + 1;
-  if (!failed) return {};
-  const std::uint64_t failures = c.window_failures.fetch_add(1, kRelaxed) + 1;
-  const auto least =
-      static_cast<std::uint64_t>(std::max<std::int64_t>(c.eject_min_requests.load(kRelaxed), 1));
-  if (answers >= least && failures * 100 >= static_cast<std::uint64_t>(percent) * answers) {
-    return {true, EjectReason::kFailureRate, failures, answers};
+  constexpr std::int64_t kWhole = 1'000'000;
+  const std::int64_t n = std::max<std::int64_t>(c.eject_min_requests.load(kRelaxed), 1);
+  const std::int64_t sample = failed ? kWhole : 0;
+  std::int64_t rate = c.fail_rate_ppm.load(kRelaxed);
+  std::int64_t next = 0;
+  do {
+    next = rate + (sample - rate) / n;
+  } while (!c.fail_rate_ppm.compare_exchange_weak(rate, next, kRelaxed));
+  const std::uint64_t answers = c.rate_answers.fetch_add(1, kRelaxed) + 1;
+  if (failed && answers >= static_cast<std::uint64_t>(n) && next >= percent * (kWhole / 100)) {
+    return {true, EjectReason::kFailureRate, static_cast<std::uint64_t>(next / (kWhole / 100)),
+            static_cast<std::uint64_t>(n)};
   }
   return {};
 }
 
 // What reached the threshold, for the log: "4 consecutive 5xx answers", "3
-// consecutive gateway failures", "26 5xx answers of 50 in 10 s".
+// consecutive gateway failures", "a 5xx share of 41 % over its last 20 or so
+// answers".
 inline std::string counted_text(const CountedAnswer& a) {
-  std::string out = std::to_string(a.count);
+  std::string out;
+  if (a.reason == EjectReason::kFailureRate) out = "a 5xx share of ";
+  out += std::to_string(a.count);
   switch (a.reason) {
     case EjectReason::k5xx:
       out += " consecutive 5xx answers";
@@ -131,11 +135,9 @@ inline std::string counted_text(const CountedAnswer& a) {
       out += " consecutive gateway failures";
       break;
     case EjectReason::kFailureRate:
-      out += " 5xx answers of ";
+      out += " % over its last ";
       out += std::to_string(a.answers);
-      out += " in ";
-      out += std::to_string(kEjectWindowUs / 1'000'000);
-      out += " s";
+      out += " or so answers";
       break;
   }
   return out;
@@ -145,7 +147,7 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_
   CountedAnswer out;
   if (is_ejected(c, now_us)) return out;
   const std::int64_t percent = c.eject_fail_percent.load(std::memory_order_relaxed);
-  if (percent > 0) out = count_in_window(c, a != Answer::kGood, percent, now_us);
+  if (percent > 0) out = count_failure_rate(c, a != Answer::kGood, percent);
   if (a == Answer::kGood) {
     if (c.consecutive_5xx.load(std::memory_order_relaxed) != 0) {
       c.consecutive_5xx.store(0, std::memory_order_relaxed);
@@ -175,12 +177,11 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_
 
 // Every count starts again: after an ejection (or the cap keeping the member
 // in), and when an operator ends one.
-inline void restart_counts(MemberCounters& c, std::int64_t now_us) noexcept {
+inline void restart_counts(MemberCounters& c) noexcept {
   c.consecutive_5xx.store(0, std::memory_order_relaxed);
   c.consecutive_gateway.store(0, std::memory_order_relaxed);
-  c.window_start_us.store(now_us, std::memory_order_relaxed);
-  c.window_answers.store(0, std::memory_order_relaxed);
-  c.window_failures.store(0, std::memory_order_relaxed);
+  c.rate_answers.store(0, std::memory_order_relaxed);
+  c.fail_rate_ppm.store(0, std::memory_order_relaxed);
 }
 
 // The highest level: the first whose ejection lasts `max_us` (at least 1).
@@ -247,7 +248,7 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
   MemberCounters& c = t.counters(i);
   if (is_ejected(c, now_us)) {
     // A run that reached its threshold just as another process ejected it.
-    restart_counts(c, now_us);
+    restart_counts(c);
     r.outcome = EjectOutcome::kAlready;
   } else {
     const std::size_t n = t.size();
@@ -258,7 +259,7 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
     r.limit = eject_limit(n, b.eject_percent.load(std::memory_order_relaxed));
     // The counts start again either way: a capped member is weighed again only
     // after as many failures more, not on each.
-    restart_counts(c, now_us);
+    restart_counts(c);
     if (r.out + 1 > r.limit) {
       c.ejections_capped.fetch_add(1, std::memory_order_relaxed);
       r.outcome = EjectOutcome::kCapped;
@@ -283,9 +284,9 @@ EjectResult try_eject(T& t, std::size_t i, BalancerCounters& b, std::int64_t now
 // Ends the member's ejection at once (an operator's doing, see
 // manager/apply.hpp's ends_ejection); its runs start again. Its backoff level
 // stays.
-inline void end_ejection(MemberCounters& c, std::int64_t now_us) noexcept {
+inline void end_ejection(MemberCounters& c) noexcept {
   c.ejected_until_us.store(0, std::memory_order_relaxed);
-  restart_counts(c, now_us);
+  restart_counts(c);
 }
 
 }  // namespace isb

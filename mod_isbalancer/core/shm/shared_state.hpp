@@ -122,15 +122,15 @@ struct alignas(kSlotAlign) MemberCounters {
   // Slow start: 1 when the member ramps at httpd's start too (an own setting).
   std::atomic<std::int64_t> slowstart_at_start{0};
   // Outlier ejection's failure-rate rule: its settings (the share of 5xx
-  // answers in percent that ejects, 0: off; the fewest answers it judges), and
-  // the answers and 5xx of the current window, which began at window_start_us.
+  // answers in percent that ejects, 0: off; the answers it averages over, and
+  // the fewest it judges), the answers since it started counting, and the
+  // moving share of 5xx among them, in millionths.
   std::atomic<std::int64_t> eject_fail_percent{0};
   std::atomic<std::int64_t> eject_min_requests{0};
-  std::atomic<std::int64_t> window_start_us{0};
-  std::atomic<std::uint64_t> window_answers{0};
-  std::atomic<std::uint64_t> window_failures{0};
+  std::atomic<std::uint64_t> rate_answers{0};
+  std::atomic<std::int64_t> fail_rate_ppm{0};
   // Room for live sessions without another layout change. Zero until used.
-  std::atomic<std::uint64_t> reserved[9]{};
+  std::atomic<std::uint64_t> reserved[10]{};
 };
 
 // A member slot's life: free (never used, or a removed member's slot given back),

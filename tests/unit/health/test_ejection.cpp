@@ -92,48 +92,56 @@ TEST_CASE("ejection: consecutive counts, cleared by a good answer", "[health][ej
   CHECK(off.consecutive_gateway.load() == 100);
 }
 
-TEST_CASE("ejection: the failure-rate rule judges a window of answers", "[health][ejection]") {
+TEST_CASE("ejection: the failure-rate rule judges a moving share of answers",
+          "[health][ejection]") {
   MemberCounters c;
   c.eject_fail_percent.store(40);
   c.eject_min_requests.store(20);
-  // Every second answer fails: never a run of two, but half of them.
-  std::int64_t now = 100 * kSecond;
+  // Every second answer fails: never a run of two, but half of them. The moving
+  // share (weight 1/20) climbs from 0 towards 50 % and passes 40 % at the 30th
+  // answer (40.27 %), a failed one.
+  const std::int64_t now = 100 * kSecond;
   std::optional<CountedAnswer> hit;
   int answers = 0;
-  for (; answers < 100 && !hit; ++answers) {
+  while (answers < 100 && !hit) {
     const CountedAnswer a = count_answer(c, answers % 2 ? Answer::k5xx : Answer::kGood, now);
+    ++answers;
     if (a.threshold) hit = a;
   }
   REQUIRE(hit);
-  CHECK(answers == 20);  // judged from the 20th answer on: 10 of 20 failed
+  CHECK(answers == 30);
   CHECK(hit->reason == EjectReason::kFailureRate);
-  CHECK(hit->count == 10);
+  CHECK(hit->count == 40);
   CHECK(hit->answers == 20);
-  CHECK(counted_text(*hit) == "10 5xx answers of 20 in 10 s");
-  // A share below the threshold never ejects, however many answers.
+  CHECK(counted_text(*hit) == "a 5xx share of 40 % over its last 20 or so answers");
+  // A share below the threshold never ejects, however many answers: one in
+  // three peaks at 35 %.
   MemberCounters low;
   low.eject_fail_percent.store(40);
   low.eject_min_requests.store(20);
   for (int i = 0; i < 1000; ++i) {
     CHECK_FALSE(count_answer(low, i % 3 == 0 ? Answer::k5xx : Answer::kGood, now).threshold);
   }
-  // The window starts again after 10 s: old answers do not count.
-  MemberCounters w;
-  w.eject_fail_percent.store(50);
-  w.eject_min_requests.store(4);
-  w.window_start_us.store(now);
-  for (int i = 0; i < 3; ++i) count_answer(w, Answer::kGood, now);
-  CHECK_FALSE(count_answer(w, Answer::k5xx, now).threshold);  // 1 of 4
-  now += kEjectWindowUs;
-  CHECK_FALSE(count_answer(w, Answer::k5xx, now).threshold);  // 1 of 1: too few
-  CHECK(w.window_answers.load() == 1);
-  count_answer(w, Answer::kGood, now);
-  count_answer(w, Answer::k5xx, now);
-  CHECK(count_answer(w, Answer::k5xx, now).threshold);  // 3 of 4
-  // Off (0): the window is not even kept.
+  // Not judged before N answers, even when all of them fail ...
+  MemberCounters early;
+  early.eject_fail_percent.store(50);
+  early.eject_min_requests.store(4);
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(count_answer(early, Answer::k5xx, now).threshold);
+  CHECK(count_answer(early, Answer::k5xx, now).threshold);  // 1 - (3/4)^4 = 68 %
+  // ... and a member healthy for a long time is caught as soon as its recent
+  // answers turn: the average forgets old answers.
+  MemberCounters old;
+  old.eject_fail_percent.store(50);
+  old.eject_min_requests.store(10);
+  for (int i = 0; i < 100'000; ++i) count_answer(old, Answer::kGood, now);
+  int failures = 0;
+  while (failures < 100 && !count_answer(old, Answer::k5xx, now).threshold) ++failures;
+  CHECK(failures == 6);  // the 7th failure in a row: 1 - 0.9^7 = 52 %
+  // Off (0): nothing is kept.
   MemberCounters off;
   for (int i = 0; i < 100; ++i) count_answer(off, Answer::k5xx, now);
-  CHECK(off.window_answers.load() == 0);
+  CHECK(off.rate_answers.load() == 0);
+  CHECK(off.fail_rate_ppm.load() == 0);
   CHECK(counted_text({true, EjectReason::kGateway, 3, 0}) == "3 consecutive gateway failures");
   CHECK(counted_text({true, EjectReason::k5xx, 5, 0}) == "5 consecutive 5xx answers");
 }
@@ -204,7 +212,7 @@ TEST_CASE("ejection: failures while ejected do not count towards the next one",
   CHECK(try_eject(f.t, 0, f.b, 140 * kSecond).outcome == EjectOutcome::kAlready);
   CHECK(c.consecutive_5xx.load() == 0);
   // An operator ends an ejection at once; the level stays for next time.
-  end_ejection(c, 140 * kSecond);
+  end_ejection(c);
   CHECK_FALSE(is_ejected(c, 140 * kSecond));
   CHECK(c.eject_level.load() == 2);
 }
