@@ -2,10 +2,14 @@
 real backends: status across fronts (agreeing, then not), edits applied to both and
 read back, a front that is down (nothing changed), a front that refuses midway (the
 first one restored), drain --wait on requests in flight, a TLS front with --cacert,
+basic authentication (--user, ISBCTL_PASSWORD, --netrc-file),
 and --help. drain --wait's sessions.live branch, which the module's JSON does not
 have yet, is driven by a small fake front serving canned JSON."""
+import base64
+import hashlib
 import http.server
 import json
+import os
 import subprocess
 import threading
 import time
@@ -29,9 +33,10 @@ def conf(a, b, require="Require local"):
         MANAGER.format(require=require)
 
 
-def isbctl(*args, timeout=60):
+def isbctl(*args, timeout=60, env=None):
+    environ = {k: v for k, v in os.environ.items() if k != "ISBCTL_PASSWORD"}
     res = subprocess.run([PYTHON, str(ISBCTL), *map(str, args)], capture_output=True, text=True,
-                         timeout=timeout)
+                         timeout=timeout, env={**environ, **(env or {})})
     return res.returncode, res.stdout, res.stderr
 
 
@@ -320,3 +325,45 @@ def test_tls_fronts_with_cacert(backends, httpd, certs):
     assert rc == 0, err
     (bal,) = json.loads(out)["balancers"]
     assert all(m["agree"] and m["status"] == "Init Ok" for m in bal["members"]), bal
+
+
+def test_basic_auth_with_user_and_netrc(backends, httpd, tmp_path):
+    """A manager behind httpd's Require valid-user: --user USER:PASSWORD,
+    --user USER with ISBCTL_PASSWORD, and --netrc-file."""
+    a, b = backends(("a", "n1"), ("b", "n2"))
+    h = httpd("", modules=["auth_basic", "authn_core", "authn_file", "authz_user"],
+              start=False)
+    users = h.root / "htpasswd"  # readable by the httpd user, unlike pytest's tmp_path
+    users.write_text("ops:{SHA}" + base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
+                     + "\n")
+    users.chmod(0o644)
+    require = (f'AuthType Basic\n    AuthName "isb"\n    AuthUserFile "{users}"\n'
+               "    <RequireAll>\n     Require local\n     Require valid-user\n    </RequireAll>")
+    h.write_config(conf(a, b, require=require))
+    h.start()
+    h.allowed = [r"AH01618", r"AH01617"]  # user not found / password mismatch
+    rc, out, err = isbctl(*fronts(h), "status")
+    assert rc == 2 and "401" in err and "--user" in err, err
+    rc, out, err = isbctl(*fronts(h), "--user", "ops:s3cret", "status")
+    assert rc == 0 and a.url in out, err
+    rc, out, err = isbctl(*fronts(h), "--user", "ops", "status")  # no password anywhere
+    assert rc == 1 and "no password" in err, err
+    rc, out, err = isbctl(*fronts(h), "--user", "ops", "status", env={"ISBCTL_PASSWORD": "s3cret"})
+    assert rc == 0, err
+    rc, out, err = isbctl(*fronts(h), "--user", "ops:wrong", "disable", "n1")
+    assert rc == 2 and "401" in err, err
+    nrc = tmp_path / "netrc"
+    nrc.write_text("machine 127.0.0.1 login ops password s3cret\n")
+    nrc.chmod(0o600)
+    rc, out, err = isbctl(*fronts(h), "--netrc-file", nrc, "disable", "n1")
+    assert rc == 0, err
+    assert member_auth(h, "n1")["status"]["disabled"]
+
+
+def member_auth(h, route):
+    token = base64.b64encode(b"ops:s3cret").decode()
+    status, _, body, _ = Client(h.port).request("/balancer-manager?format=json",
+                                                headers={"Authorization": "Basic " + token})
+    assert status == 200, body
+    (m,) = [m for m in json.loads(body)["balancers"][0]["members"] if m["route"] == route]
+    return m
