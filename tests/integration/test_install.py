@@ -17,7 +17,12 @@ def test_install_and_a2enmod(tmp_path):
     installed = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
     assert installed == {"usr/lib/apache2/modules/mod_isbalancer.so",
                          "etc/apache2/mods-available/isbalancer.load",
-                         "etc/apache2/mods-available/isbalancer.conf"}
+                         "etc/apache2/mods-available/isbalancer.conf",
+                         "usr/local/sbin/isbctl"}
+    isbctl = dest / "usr/local/sbin/isbctl"
+    assert os.access(isbctl, os.X_OK)
+    assert isbctl.read_text().startswith("#!/usr/bin/python3\n")
+    assert run([str(isbctl), "--help"]).stdout.startswith("NAME\n    isbctl")
 
     confdir = tmp_path / "apache2"
     shutil.copytree("/etc/apache2", confdir, symlinks=True)
