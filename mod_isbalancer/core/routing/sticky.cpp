@@ -46,10 +46,12 @@ constexpr std::array<unsigned char, 256> kCookieBytes = [] {
 
 // One pass over the header, a few instructions per byte: this runs on every
 // request to a sticky balancer. A name is compared only when its length matches.
-// The next cookie called `name` with a non-empty value from `p` on, of any
-// length; `p` is left just past it (or at `end`).
-std::optional<std::string_view> scan_cookie(const char*& p, const char* const end,
+// The next cookie called `name` with a non-empty value from `from` on, of any
+// length; `from` is left just past it (or at `end`). The scan runs on a local
+// copy: a pointer written through a reference on every byte costs a store each.
+std::optional<std::string_view> scan_cookie(const char*& from, const char* const end,
                                             std::string_view name) noexcept {
+  const char* p = from;
   while (p < end) {
     while (p < end && (is_ows(*p) || kCookieBytes[static_cast<unsigned char>(*p)] == kPairEnd)) {
       ++p;
@@ -75,8 +77,10 @@ std::optional<std::string_view> scan_cookie(const char*& p, const char* const en
       value = value.substr(1, value.size() - 2);
     }
     if (value.empty()) continue;  // stock skips empty values and keeps looking
+    from = p;
     return value;
   }
+  from = end;
   return std::nullopt;
 }
 
