@@ -3,9 +3,11 @@
 // The input is split into a configuration (the first bytes choose the separator,
 // the scolonpathdelim flag and case-insensitive URL names), a URL and a Cookie
 // header, so one corpus entry exercises find_url_param, find_query_arg,
-// find_cookie, route_of and find_session_route. The
-// checks are the parsers' contracts: results lie inside the input, are bounded,
-// and routes are printable ASCII.
+// find_cookie, next_cookie (the walk over several cookies of one name that the
+// decision makes when the first one's route is stale), route_of and
+// find_session_route. The checks are the parsers' contracts: results lie inside
+// the input, are bounded, and routes are printable ASCII; the walk moves forward
+// and starts with find_cookie's cookie.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -42,6 +44,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       require(!name.empty() && inside(*v, cookie) && !v->empty() &&
               v->size() <= isb::kMaxSessionValue);
     }
+    // Every cookie of the name, in header order (each step moves past a '=').
+    std::size_t pos = 0;
+    bool first = true;
+    while (auto v = isb::next_cookie(cookie, name, pos)) {
+      require(!name.empty() && pos <= cookie.size() && v->size() <= isb::kMaxSessionValue);
+      require(v->empty() || (inside(*v, cookie) && v->data() + v->size() <= cookie.data() + pos));
+      if (first) {
+        require(v->empty() ? !isb::find_cookie(cookie, name)
+                           : isb::find_cookie(cookie, name) == *v);
+      }
+      first = false;
+    }
+    if (first) require(!isb::find_cookie(cookie, name));
     if (auto v = isb::find_url_param(url, name, semicolon, any_case)) {
       require(!name.empty() && inside(*v, url) && !v->empty() &&
               v->size() <= isb::kMaxSessionValue);
@@ -57,10 +72,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   isb::StickyConfig cfg{"JSESSIONID", "jsessionid", separator, semicolon, any_case};
   // The URL doubles as the query string (r->args) in this target.
-  if (auto s = isb::find_session_route(cfg, url, url, cookie)) {
+  std::size_t more = std::string_view::npos;
+  if (auto s = isb::find_session_route(cfg, url, url, cookie, &more)) {
     require(inside(s->route, url) || inside(s->route, cookie));
     require(s->sticky_name == "JSESSIONID" || s->sticky_name == "jsessionid");
     require(!s->route.empty() && s->route.size() <= isb::kMaxRouteChars);
+    // A route from the cookie tells where the cookies after it begin.
+    if (inside(s->route, cookie) && !inside(s->route, url)) require(more != std::string_view::npos);
+  }
+  if (more != std::string_view::npos) {
+    // Just past the first cookie of the name: where next_cookie stops after it.
+    std::size_t pos = 0;
+    require(isb::next_cookie(cookie, "JSESSIONID", pos).has_value() && pos == more);
   }
   return 0;
 }

@@ -4,12 +4,15 @@
 //
 //   1. forcerecovery: if every member is in error, put them all back;
 //   2. a route in the URL (path name) or Cookie (cookie name) picks the member
-//      with that route (or its redirect); that hit is charged to the weights;
+//      with that route (or its redirect); that hit is charged to the weights.
+//      Several cookies of the name (ours; stock takes the first): the first,
+//      in header order, whose route finds a member that takes the session;
 //   3. a route whose members are all down, with nofailover, is refused (503);
 //   4. otherwise the selector picks among the eligible candidates.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -105,31 +108,70 @@ Decision wait_for_member(T& t, const BalancerPolicy& policy, RequestView& req,
   return d;
 }
 
+// The cookies of the sticky name after the first, from offset `pos` of the
+// Cookie header, when the first one's route (`first`, empty if it had none)
+// found no member that takes the session: a browser holds one per path, or a
+// stale one from a member that is gone. Returns the first, in header order,
+// whose route finds one (the same lookup as the first's: retry due, redirect,
+// ejection and its keep rules) and sets `member`; nothing when none does. Looks
+// at kMaxSessionCookies cookies of the name in all, the first included, and
+// tries each route once.
+template <MemberTable T>
+std::optional<SessionRoute> later_cookie_route(T& t, const BalancerPolicy& policy,
+                                               const RequestView& req, std::size_t pos,
+                                               std::string_view first,
+                                               std::size_t& member) noexcept {
+  std::array<std::string_view, kMaxSessionCookies> tried;
+  std::size_t n = 0;
+  if (!first.empty()) tried[n++] = first;
+  for (std::size_t k = 1; k < kMaxSessionCookies; ++k) {
+    const auto value = next_cookie(req.cookie_header, policy.sticky.cookie_name, pos);
+    if (!value) break;
+    const auto route = route_of(*value, policy.sticky.separator);
+    if (!route || std::find(tried.begin(), tried.begin() + n, *route) != tried.begin() + n) {
+      continue;
+    }
+    tried[n++] = *route;
+    member = find_route_member(t, *route, req.now, policy.routes, policy.nofailover);
+    if (member != kNoMember) return SessionRoute{*route, policy.sticky.cookie_name};
+  }
+  return std::nullopt;
+}
+
 // Contract: `scratch` has room for t.size() entries; policy.selector is set.
 template <MemberTable T>
 Decision decide(T& t, const BalancerPolicy& policy, const RequestView& req,
                 std::span<Candidate> scratch) noexcept {
   Decision d;
   d.forced_recovery = force_recovery_if_all_failed(t, req.now, policy.forcerecovery);
-  d.session = find_session_route(policy.sticky, req.url, req.query, req.cookie_header);
-  if (d.session) {
-    // With nofailover the session stays on an ejected member: the alternative
-    // is a certain 503.
-    std::size_t m =
-        find_route_member(t, d.session->route, req.now, policy.routes, policy.nofailover);
-    if (m != kNoMember) {
-      d.outcome = Outcome::kSticky;
-      d.member = m;
-      d.route_changed = t.route(m) != d.session->route;
-      charge_sticky(t, t.counters(m));
-      t.counters(m).elected.fetch_add(1, std::memory_order_relaxed);
-      t.counters(m).sticky.fetch_add(1, std::memory_order_relaxed);
-      return d;
+  std::size_t more_cookies = std::string_view::npos;  // set when the Cookie header has one
+  d.session =
+      find_session_route(policy.sticky, req.url, req.query, req.cookie_header, &more_cookies);
+  // With nofailover the session stays on an ejected member: the alternative
+  // is a certain 503.
+  std::size_t m =
+      d.session ? find_route_member(t, d.session->route, req.now, policy.routes, policy.nofailover)
+                : kNoMember;
+  if (m == kNoMember && more_cookies != std::string_view::npos) {
+    // Several cookies of the name: a later one may name a member that takes
+    // the session. When none does, the first decides, as in stock.
+    if (auto later = later_cookie_route(t, policy, req, more_cookies,
+                                        d.session ? d.session->route : std::string_view{}, m)) {
+      d.session = later;
     }
-    if (policy.nofailover && has_route(t, d.session->route)) {
-      d.outcome = Outcome::kRouteDown;
-      return d;
-    }
+  }
+  if (m != kNoMember) {
+    d.outcome = Outcome::kSticky;
+    d.member = m;
+    d.route_changed = t.route(m) != d.session->route;
+    charge_sticky(t, t.counters(m));
+    t.counters(m).elected.fetch_add(1, std::memory_order_relaxed);
+    t.counters(m).sticky.fetch_add(1, std::memory_order_relaxed);
+    return d;
+  }
+  if (d.session && policy.nofailover && has_route(t, d.session->route)) {
+    d.outcome = Outcome::kRouteDown;
+    return d;
   }
   return balance(t, policy, req, scratch, std::move(d));
 }

@@ -44,15 +44,14 @@ constexpr std::array<unsigned char, 256> kCookieBytes = [] {
   return t;
 }();
 
-}  // namespace
-
 // One pass over the header, a few instructions per byte: this runs on every
 // request to a sticky balancer. A name is compared only when its length matches.
-std::optional<std::string_view> find_cookie(std::string_view header,
+// The next cookie called `name` with a non-empty value from `from` on, of any
+// length; `from` is left just past it (or at `end`). The scan runs on a local
+// copy: a pointer written through a reference on every byte costs a store each.
+std::optional<std::string_view> scan_cookie(const char*& from, const char* const end,
                                             std::string_view name) noexcept {
-  if (name.empty()) return std::nullopt;
-  const char* p = header.data();
-  const char* const end = p + header.size();
+  const char* p = from;
   while (p < end) {
     while (p < end && (is_ows(*p) || kCookieBytes[static_cast<unsigned char>(*p)] == kPairEnd)) {
       ++p;
@@ -78,9 +77,32 @@ std::optional<std::string_view> find_cookie(std::string_view header,
       value = value.substr(1, value.size() - 2);
     }
     if (value.empty()) continue;  // stock skips empty values and keeps looking
-    return bounded(value);
+    from = p;
+    return value;
   }
+  from = end;
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string_view> find_cookie(std::string_view header,
+                                            std::string_view name) noexcept {
+  if (name.empty()) return std::nullopt;
+  const char* p = header.data();
+  const auto v = scan_cookie(p, p + header.size(), name);
+  if (!v) return std::nullopt;
+  return bounded(*v);
+}
+
+std::optional<std::string_view> next_cookie(std::string_view header, std::string_view name,
+                                            std::size_t& pos) noexcept {
+  if (name.empty() || pos >= header.size()) return std::nullopt;
+  const char* p = header.data() + pos;
+  const auto v = scan_cookie(p, header.data() + header.size(), name);
+  pos = static_cast<std::size_t>(p - header.data());
+  if (!v) return std::nullopt;
+  return v->size() > kMaxSessionValue ? std::string_view{} : *v;
 }
 
 namespace {
@@ -209,7 +231,8 @@ std::optional<std::string_view> route_of(std::string_view value, char separator)
 
 std::optional<SessionRoute> find_session_route(const StickyConfig& cfg, std::string_view url,
                                                std::string_view query,
-                                               std::string_view cookie_header) noexcept {
+                                               std::string_view cookie_header,
+                                               std::size_t* more_cookies) noexcept {
   if (cfg.cookie_name.empty()) return std::nullopt;
   auto in_url = find_url_param(url, cfg.path_name, cfg.semicolon_delimits, cfg.path_name_any_case);
   if (!in_url) {
@@ -218,9 +241,12 @@ std::optional<SessionRoute> find_session_route(const StickyConfig& cfg, std::str
   if (in_url) {
     if (auto r = route_of(*in_url, cfg.separator)) return SessionRoute{*r, cfg.path_name};
   }
-  if (auto v = find_cookie(cookie_header, cfg.cookie_name)) {
-    if (auto r = route_of(*v, cfg.separator)) return SessionRoute{*r, cfg.cookie_name};
-  }
+  const char* p = cookie_header.data();
+  const auto v = scan_cookie(p, p + cookie_header.size(), cfg.cookie_name);
+  if (!v) return std::nullopt;
+  if (more_cookies != nullptr) *more_cookies = static_cast<std::size_t>(p - cookie_header.data());
+  if (v->size() > kMaxSessionValue) return std::nullopt;
+  if (auto r = route_of(*v, cfg.separator)) return SessionRoute{*r, cfg.cookie_name};
   return std::nullopt;
 }
 

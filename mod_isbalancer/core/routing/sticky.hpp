@@ -20,6 +20,13 @@ namespace isb {
 
 inline constexpr std::size_t kMaxSessionValue = 4096;
 
+// Cookies of the sticky name a request may have several of: one per path (`/`
+// and `/app`), or a stale one from a member that is gone. The decision looks at
+// the first kMaxSessionCookies of them (decision.hpp), so a header with thousands
+// costs at most this many route lookups, and a scan of the header up to the last
+// of them.
+inline constexpr std::size_t kMaxSessionCookies = 8;
+
 // Whether a balancer's stickysession names can ever match a session, as mod_proxy
 // stores them (`cookie|path`; the same name twice without '|'). They cannot when
 // there is a path name but no cookie name (stickysession=|x), or when either
@@ -64,6 +71,13 @@ constexpr StickyConfig sticky_config(std::string_view cookie, std::string_view p
 std::optional<std::string_view> find_cookie(std::string_view header,
                                             std::string_view name) noexcept;
 
+// The next cookie called `name` with a non-empty value at or after offset `pos`
+// of `header`, as find_cookie finds the first; `pos` moves just past it. An empty
+// value stands for one that is ignored (longer than kMaxSessionValue); nothing
+// when there is no further cookie of that name.
+std::optional<std::string_view> next_cookie(std::string_view header, std::string_view name,
+                                            std::size_t& pos) noexcept;
+
 // Value of `name` given as a path parameter (";name=v") or a query argument
 // ("?name=v", "&name=v") in `url`. `url` may carry a scheme and authority
 // ("balancer://c/app;jsessionid=v"); they are skipped. When the parameter is
@@ -91,9 +105,14 @@ struct SessionRoute {
 };
 
 // Stock order: the URL first (path name: path parameter, then query argument, in
-// `url` or else in `query`), then the Cookie header (cookie name).
+// `url` or else in `query`), then the Cookie header (cookie name), its first
+// cookie of that name. When the URL gave no route and the header has a cookie of
+// that name (with or without a route), `*more_cookies` (if given) is set to the
+// offset just past that cookie, where next_cookie finds the others; otherwise it
+// is left as it was.
 std::optional<SessionRoute> find_session_route(const StickyConfig& cfg, std::string_view url,
                                                std::string_view query,
-                                               std::string_view cookie_header) noexcept;
+                                               std::string_view cookie_header,
+                                               std::size_t* more_cookies = nullptr) noexcept;
 
 }  // namespace isb

@@ -213,3 +213,150 @@ TEST_CASE("timeout: gives up after the whole timeout, and never waits without on
   CHECK(d.outcome == Outcome::kNoneUsable);
   CHECK(sleeps == 0);
 }
+
+TEST_CASE("duplicate cookies: a stale first one gives way to one that names a usable member",
+          "[decision][sticky][duplicate]") {
+  Fixture f;
+  // The first names no member, a disabled one, an ejected one, or is malformed.
+  f.t[0].status |= kDisabled;
+  f.t[2].counters.ejected_until_us.store(1'000'000);
+  for (std::string_view first :
+       {"JSESSIONID=a.gone", "JSESSIONID=a.isNode1", "JSESSIONID=a.isNode3", "JSESSIONID=noroute",
+        "JSESSIONID=a.", "JSESSIONID=a.bad\x01route", "JSESSIONID=a.isNode2.x"}) {
+    const std::string cookie = std::string(first) + "; other=1; JSESSIONID=b.isNode2";
+    Decision d = f.run("balancer://c/app", cookie);
+    INFO(cookie);
+    CHECK(d.outcome == Outcome::kSticky);
+    CHECK(d.member == 1);
+    CHECK(!d.route_changed);
+    REQUIRE(d.session);
+    CHECK(d.session->route == "isNode2");  // the route the request is sent with
+    CHECK(d.session->sticky_name == "JSESSIONID");
+  }
+  CHECK(f.t[1].counters.sticky.load() == 7);
+  // An ejected member that keeps its sessions takes them: the first wins.
+  f.t[2].counters.eject_sessions.store(1);
+  Decision d = f.run("balancer://c/", "JSESSIONID=a.isNode3; JSESSIONID=b.isNode2");
+  CHECK(d.member == 2);
+  CHECK(d.session->route == "isNode3");
+}
+
+TEST_CASE("duplicate cookies: the first usable one in header order wins; a usable first is kept",
+          "[decision][sticky][duplicate]") {
+  Fixture f;
+  Decision d = f.run("balancer://c/", "JSESSIONID=a.isNode1; JSESSIONID=b.isNode2");
+  CHECK(d.member == 0);  // one per path: the first is usable, so stock's choice stands
+  d = f.run("balancer://c/", "JSESSIONID=a.gone; JSESSIONID=b.isNode3; JSESSIONID=c.isNode2");
+  CHECK(d.member == 2);
+  // The legacy ',' separator and quotes, as for the first cookie.
+  d = f.run("balancer://c/", "JSESSIONID=a.gone, JSESSIONID=\"b.isNode2\"");
+  CHECK(d.member == 1);
+  CHECK(d.session->route == "isNode2");
+}
+
+TEST_CASE("duplicate cookies: a later one follows redirect and retry like the first",
+          "[decision][sticky][duplicate]") {
+  Fixture f;
+  f.t[0].status |= kInError;  // a: in error, its retry due at 60 s
+  f.t[0].error_time = 0;
+  f.t[1].status |= kDisabled;
+  f.t[1].redirect = "isNode3";
+  // a is not due yet; b is disabled but redirects to c.
+  Decision d = f.run("balancer://c/", "JSESSIONID=x.isNode1; JSESSIONID=y.isNode2", 1'000'000);
+  CHECK(d.outcome == Outcome::kSticky);
+  CHECK(d.member == 2);
+  CHECK(d.session->route == "isNode2");
+  CHECK(d.route_changed);  // served under another route, as for a redirected first cookie
+  // Once a's retry is due, a later cookie naming it brings it back.
+  d = f.run("balancer://c/", "JSESSIONID=x.gone; JSESSIONID=y.isNode1", 61'000'000);
+  CHECK(d.member == 0);
+  CHECK(f.t[0].retries == 1);
+  CHECK(!d.route_changed);
+}
+
+TEST_CASE("duplicate cookies: when none is usable the first decides, as stock",
+          "[decision][sticky][duplicate][nofailover]") {
+  Fixture f;
+  f.t[0].status |= kDisabled;
+  f.t[1].status |= kDisabled;
+  const std::string_view cookie = "JSESSIONID=a.isNode1; JSESSIONID=b.isNode2; JSESSIONID=c.gone";
+  Decision d = f.run("balancer://c/", cookie);
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(d.member == 2);
+  CHECK(d.route_changed);
+  REQUIRE(d.session);
+  CHECK(d.session->route == "isNode1");
+  f.policy.nofailover = true;
+  d = f.run("balancer://c/", cookie);
+  CHECK(d.outcome == Outcome::kRouteDown);
+  CHECK(d.session->route == "isNode1");
+  // A first without a route: balanced, with no session route, even with nofailover.
+  d = f.run("balancer://c/", "JSESSIONID=noroute; JSESSIONID=b.isNode2");
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(!d.session);
+  // With nofailover a usable later cookie still beats a certain 503.
+  d = f.run("balancer://c/", "JSESSIONID=a.isNode1; JSESSIONID=c.isNode3");
+  CHECK(d.outcome == Outcome::kSticky);
+  CHECK(d.member == 2);
+}
+
+TEST_CASE("duplicate cookies: the URL still comes first", "[decision][sticky][duplicate]") {
+  Fixture f;
+  f.t[0].status |= kDisabled;
+  Decision d =
+      f.run("balancer://c/app;jsessionid=p.isNode1", "JSESSIONID=a.isNode2; JSESSIONID=b.isNode3");
+  CHECK(d.outcome == Outcome::kBalanced);  // the URL's route is down: balanced, as stock
+  CHECK(d.session->route == "isNode1");
+  CHECK(d.session->sticky_name == "jsessionid");
+}
+
+TEST_CASE("duplicate cookies: at most kMaxSessionCookies are looked at",
+          "[decision][sticky][duplicate][hostile]") {
+  Fixture f;
+  f.t[0].status |= kDisabled;
+  auto cookies = [](std::size_t stale, std::string_view last) {
+    std::string h;
+    for (std::size_t i = 0; i < stale; ++i) {
+      h += "JSESSIONID=s.gone";
+      h += std::to_string(i);
+      h += "; ";
+    }
+    h += "JSESSIONID=";
+    h += last;
+    return h;
+  };
+  // The 8th cookie of the name is still looked at; the 9th is not.
+  Decision d = f.run("balancer://c/", cookies(kMaxSessionCookies - 1, "v.isNode2"));
+  CHECK(d.outcome == Outcome::kSticky);
+  CHECK(d.member == 1);
+  const std::string nine = cookies(kMaxSessionCookies, "v.isNode2");  // d.session views it
+  d = f.run("balancer://c/", nine);
+  CHECK(d.outcome == Outcome::kBalanced);
+  CHECK(d.session->route == "gone0");
+  // Thousands of cookies of the name cost at most kMaxSessionCookies lookups.
+  f.t.route_reads = 0;
+  d = f.run("balancer://c/", cookies(5000, "v.isNode2"));
+  CHECK(d.outcome == Outcome::kBalanced);
+  // Each lookup of a route no member has reads every member's route once.
+  CHECK(f.t.route_reads <= kMaxSessionCookies * f.t.size() + 2 * f.t.size());
+  // Repeats of one stale route are looked up once, and count towards the bound.
+  f.t.route_reads = 0;
+  std::string same;
+  for (int i = 0; i < 7; ++i) same += "JSESSIONID=x.gone; ";
+  same += "JSESSIONID=v.isNode2";
+  d = f.run("balancer://c/", same);
+  CHECK(d.member == 1);
+}
+
+TEST_CASE("duplicate cookies: one cookie costs what it did", "[decision][sticky][duplicate]") {
+  Fixture f;
+  f.t.route_reads = 0;
+  Decision d = f.run("balancer://c/", "a=1; JSESSIONID=abc.isNode2; b=2");
+  CHECK(d.member == 1);
+  const std::size_t one = f.t.route_reads;
+  // A second cookie of the name after a usable first is never read.
+  f.t.route_reads = 0;
+  d = f.run("balancer://c/", "a=1; JSESSIONID=abc.isNode2; JSESSIONID=x.isNode3");
+  CHECK(d.member == 1);
+  CHECK(f.t.route_reads == one);
+}

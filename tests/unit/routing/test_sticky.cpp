@@ -210,3 +210,47 @@ TEST_CASE("sticky: the balancer's stickysession as the decision reads it", "[sti
   CHECK(two.separator == '\0');
   CHECK(two.semicolon_delimits);
 }
+
+TEST_CASE("cookie: next_cookie walks the cookies of a name in header order",
+          "[sticky][cookie][duplicate]") {
+  const std::string_view h = "a=1; JSESSIONID=s1.n1; JSESSIONID=; b=2, JSESSIONID=\"s2.n2\"";
+  std::size_t pos = 0;
+  CHECK(next_cookie(h, "JSESSIONID", pos) == "s1.n1");
+  CHECK(h.substr(pos).starts_with("; JSESSIONID=;"));
+  CHECK(next_cookie(h, "JSESSIONID", pos) == "s2.n2");  // the empty one is skipped
+  CHECK(!next_cookie(h, "JSESSIONID", pos));
+  CHECK(!next_cookie(h, "JSESSIONID", pos));  // stays at the end
+  pos = 0;
+  CHECK(!next_cookie(h, "", pos));
+  pos = h.size() + 5;
+  CHECK(!next_cookie(h, "JSESSIONID", pos));
+  // An over-long value is a cookie all the same, given as empty: the walk goes on.
+  const std::string big =
+      "JSESSIONID=" + std::string(kMaxSessionValue + 1, 'x') + "; JSESSIONID=v.n3";
+  pos = 0;
+  auto v = next_cookie(big, "JSESSIONID", pos);
+  REQUIRE(v);
+  CHECK(v->empty());
+  CHECK(next_cookie(big, "JSESSIONID", pos) == "v.n3");
+}
+
+TEST_CASE("session route: where the cookies after the first begin", "[sticky][duplicate]") {
+  StickyConfig cfg{"JSESSIONID", "jsessionid", '.', false};
+  const std::string_view h = "JSESSIONID=a.gone; JSESSIONID=b.n2";
+  std::size_t more = std::string_view::npos;
+  auto r = find_session_route(cfg, "/a", {}, h, &more);
+  REQUIRE(r);
+  CHECK(r->route == "gone");  // still the first, as stock
+  CHECK(more == h.find(';'));
+  // A first cookie without a route, or an over-long one, still tells where the rest are.
+  more = std::string_view::npos;
+  CHECK(!find_session_route(cfg, "/a", {}, "JSESSIONID=noroute; JSESSIONID=b.n2", &more));
+  CHECK(more == std::string_view("JSESSIONID=noroute").size());
+  // A route in the URL decides: the cookies are not read.
+  more = std::string_view::npos;
+  CHECK(find_session_route(cfg, "/a;jsessionid=p.n1", {}, h, &more)->route == "n1");
+  CHECK(more == std::string_view::npos);
+  // No cookie of the name: left as it was.
+  CHECK(!find_session_route(cfg, "/a", {}, "a=1; XJSESSIONID=x.n1", &more));
+  CHECK(more == std::string_view::npos);
+}
