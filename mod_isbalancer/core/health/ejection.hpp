@@ -101,8 +101,13 @@ struct CountedAnswer {
 // share does (Envoy's failure_percentage judges 10 s intervals, and a member
 // that fails every second answer from the middle of one is seen only at the
 // end of the next). Every child updates the one average, by compare-and-swap.
-inline CountedAnswer count_failure_rate(MemberCounters& c, bool failed,
-                                        std::int64_t percent) noexcept {
+//
+// A moving average only nears 100 %; a run of N 5xx (`run`, this answer's
+// consecutive 5xx) is a last N answers that all failed, so it meets any
+// threshold, 100 % included. Each step is rounded away from the old share, so
+// that the average does reach 0 and 100 % when the answers stay so.
+inline CountedAnswer count_failure_rate(MemberCounters& c, bool failed, std::int64_t percent,
+                                        std::uint64_t run) noexcept {
   constexpr auto kRelaxed = std::memory_order_relaxed;
   constexpr std::int64_t kWhole = 1'000'000;
   const std::int64_t n = std::max<std::int64_t>(c.eject_min_requests.load(kRelaxed), 1);
@@ -110,10 +115,13 @@ inline CountedAnswer count_failure_rate(MemberCounters& c, bool failed,
   std::int64_t rate = c.fail_rate_ppm.load(kRelaxed);
   std::int64_t next = 0;
   do {
-    next = rate + (sample - rate) / n;
+    const std::int64_t gap = sample - rate;
+    const std::int64_t step = (gap >= 0 ? gap + n - 1 : gap - n + 1) / n;
+    next = rate + step;
   } while (!c.fail_rate_ppm.compare_exchange_weak(rate, next, kRelaxed));
   const std::uint64_t answers = c.rate_answers.fetch_add(1, kRelaxed) + 1;
-  if (failed && answers >= static_cast<std::uint64_t>(n) && next >= percent * (kWhole / 100)) {
+  const auto least = static_cast<std::uint64_t>(n);
+  if (failed && answers >= least && (next >= percent * (kWhole / 100) || run >= least)) {
     return {true, EjectReason::kFailureRate, static_cast<std::uint64_t>(next / (kWhole / 100)),
             static_cast<std::uint64_t>(n)};
   }
@@ -147,8 +155,8 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_
   CountedAnswer out;
   if (is_ejected(c, now_us)) return out;
   const std::int64_t percent = c.eject_fail_percent.load(std::memory_order_relaxed);
-  if (percent > 0) out = count_failure_rate(c, a != Answer::kGood, percent);
   if (a == Answer::kGood) {
+    if (percent > 0) count_failure_rate(c, false, percent, 0);
     if (c.consecutive_5xx.load(std::memory_order_relaxed) != 0) {
       c.consecutive_5xx.store(0, std::memory_order_relaxed);
     }
@@ -158,6 +166,7 @@ inline CountedAnswer count_answer(MemberCounters& c, Answer a, std::int64_t now_
     return out;
   }
   const std::uint64_t fives = c.consecutive_5xx.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (percent > 0) out = count_failure_rate(c, true, percent, fives);
   std::uint64_t gateways = 0;
   if (a == Answer::kGateway) {
     gateways = c.consecutive_gateway.fetch_add(1, std::memory_order_relaxed) + 1;

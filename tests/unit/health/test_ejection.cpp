@@ -128,6 +128,17 @@ TEST_CASE("ejection: the failure-rate rule judges a moving share of answers",
   early.eject_min_requests.store(4);
   for (int i = 0; i < 3; ++i) CHECK_FALSE(count_answer(early, Answer::k5xx, now).threshold);
   CHECK(count_answer(early, Answer::k5xx, now).threshold);  // 1 - (3/4)^4 = 68 %
+  // 100 %: the average only nears it, but N failures in a row are all of the
+  // last N answers.
+  MemberCounters all;
+  all.eject_fail_percent.store(100);
+  all.eject_min_requests.store(5);
+  count_answer(all, Answer::kGood, now);
+  for (int i = 0; i < 4; ++i) CHECK_FALSE(count_answer(all, Answer::k5xx, now).threshold);
+  CHECK(count_answer(all, Answer::k5xx, now).threshold);
+  // The average reaches 0 again after a long good spell (no floor left).
+  for (int i = 0; i < 10'000; ++i) count_answer(all, Answer::kGood, now);
+  CHECK(all.fail_rate_ppm.load() == 0);
   // ... and a member healthy for a long time is caught as soon as its recent
   // answers turn: the average forgets old answers.
   MemberCounters old;
@@ -259,7 +270,7 @@ TEST_CASE("ejection: the cap counts members down for other reasons", "[health][e
 TEST_CASE("ejection: one decision at a time per balancer; a dead holder's lock is taken over",
           "[health][ejection]") {
   Fixture f(4, 100);
-  const std::int64_t now = 100 * kSecond;
+  constexpr std::int64_t now = 100 * kSecond;
   f.b.eject_lock_us.store(now - 10);  // another process is deciding
   CHECK(try_eject(f.t, 0, f.b, now).outcome == EjectOutcome::kBusy);
   CHECK_FALSE(is_ejected(f.t.counters(0), now));
@@ -272,7 +283,7 @@ TEST_CASE("ejection: one decision at a time per balancer; a dead holder's lock i
     Fixture g(8, 50);
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < 8; ++i) {
-      threads.emplace_back([&g, i, now] {
+      threads.emplace_back([&g, i] {
         for (int k = 0; k < 200; ++k) {
           const CountedAnswer c = count_answer(g.t.counters(i), Answer::kGateway, now);
           if (c.threshold) try_eject(g.t, i, g.b, now);
