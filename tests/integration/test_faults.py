@@ -10,7 +10,7 @@ import signal
 import time
 import urllib.parse
 
-from harness import MEMBER_DOWN, Client, balancer_conf, port_open, wait_for
+from harness import MEMBER_DOWN, Client, balancer_conf, dead_or_zombie, port_open, wait_for
 from load import BlackHole, Load, manager_json, members_by_name, record, summary
 
 THREADS = 4
@@ -28,14 +28,6 @@ def faults_conf(members, proxyset="", member_params="retry=60"):
     Require local
 </Location>
 """
-
-
-def dead_or_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def wait_idle(client, timeout=15.0):

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from harness import MANAGER, MEMBER_DOWN, Client, free_port, wait_for
+from harness import MANAGER, MEMBER_DOWN, Client, dead_or_zombie, free_port, wait_for
 from load import manager_json
 
 MPMS = ["event", "prefork"]
@@ -216,14 +216,6 @@ def syn_sent_owner(pids, ports):
     return None
 
 
-def dead_or_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-
-
 @pytest.mark.parametrize("mpm", MPMS)
 def test_child_killed_mid_failover_gives_its_counts_back(httpd, mpm):
     """A child SIGKILLed while its request is failing over never ends that request:
@@ -299,27 +291,20 @@ def test_child_killed_mid_failover_gives_its_counts_back(httpd, mpm):
     assert "ISB00052" not in h.error_log.read_text()
 
 
-class Scgi:
-    """A tiny SCGI member on a thread of the test. "good" answers every request and
-    records (method, path, CONTENT_LENGTH, body bytes it read). "cut" reads the
-    header and 16 KiB of the body, stops reading for 0.5 s, then resets the
-    connection (SO_LINGER 0)."""
+class ThreadedMember:
+    """A member served by a thread of the test: listens on 127.0.0.1, hands each
+    connection to _serve() on a thread of its own; stop() closes the listener, so
+    from then on the port refuses connections."""
 
-    def __init__(self, mode):
-        self.mode = mode
+    scheme = ""
+
+    def __init__(self, rcvbuf=None):
         self.requests = []
-        self.cuts = 0
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if mode == "cut":
-            # Accepted sockets inherit a small receive buffer (a small window), so
-            # what httpd has sent and the member has not read is at most httpd's
-            # send buffer, which Linux grows up to tcp_wmem's maximum (4 MiB here):
-            # with a body larger than that (body_size()), mod_proxy_scgi is still
-            # sending when the reset comes, and its send fails (503) rather than
-            # its read of the response (502).
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.sock.settimeout(0.2)
@@ -330,7 +315,7 @@ class Scgi:
 
     @property
     def url(self):
-        return f"scgi://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def _accept(self):
         while not self.stopping.is_set():
@@ -341,6 +326,35 @@ class Scgi:
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        """Close the listener: from now on the port refuses connections."""
+        self.stopping.set()
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+class Scgi(ThreadedMember):
+    """A tiny SCGI member on a thread of the test. "good" answers every request and
+    records (method, path, CONTENT_LENGTH, body bytes it read). "cut" reads the
+    header and 16 KiB of the body, stops reading for 0.5 s, then resets the
+    connection (SO_LINGER 0)."""
+
+    scheme = "scgi"
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.cuts = 0
+        # A "cut" member's accepted sockets inherit a small receive buffer (a small
+        # window), so what httpd has sent and the member has not read is at most
+        # httpd's send buffer, which Linux grows up to tcp_wmem's maximum (4 MiB
+        # here): with a body larger than that (body_size()), mod_proxy_scgi is
+        # still sending when the reset comes, and its send fails (503) rather than
+        # its read of the response (502).
+        super().__init__(rcvbuf=4096 if mode == "cut" else None)
 
     @staticmethod
     def _read(conn, n):
@@ -380,13 +394,6 @@ class Scgi:
                          f"scgi=good\nbody={len(body)}\n".encode())
         finally:
             conn.close()
-
-    def stop(self):
-        """Close the listener: from now on the port refuses connections."""
-        self.stopping.set()
-        self.sock.close()
-        self.thread.join(timeout=5)
-
 
 def body_size():
     """2 MiB, or more than twice the largest send buffer Linux gives a socket (see
@@ -491,37 +498,12 @@ def test_body_safe_failover(httpd, backends, mpm):
         good.stop()
 
 
-class Fcgi:
+class Fcgi(ThreadedMember):
     """A tiny FastCGI responder on a thread of the test: it reads one request's
     records (BEGIN_REQUEST, PARAMS, STDIN up to its empty record), records
     (method, CONTENT_LENGTH, body bytes it read) and answers "fcgi=good"."""
 
-    def __init__(self):
-        self.requests = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f"fcgi://127.0.0.1:{self.port}"
-
-    def _accept(self):
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    scheme = "fcgi"
 
     @staticmethod
     def _params(data):
@@ -572,12 +554,6 @@ class Fcgi:
         finally:
             f.close()
             conn.close()
-
-    def stop(self):
-        self.stopping.set()
-        self.sock.close()
-        self.thread.join(timeout=5)
-
 
 @pytest.mark.parametrize("mpm", ["event", "prefork"])
 def test_fcgi_failover_sends_on_the_body_it_kept(httpd, backends, mpm):
