@@ -16,6 +16,7 @@
 
 using namespace isb;
 using isb::test::Mapping;
+using isb::test::Segment;
 
 namespace {
 
@@ -289,11 +290,8 @@ TEST_CASE("ledger: a row holds a busy count per member, then two budget counts p
 
 TEST_CASE("ledger: a dead row's retry-budget counts are given back, a live row's are not",
           "[shm][budget]") {
-  const SegmentGeometry g{2, 3, 0, 0, 4};
-  const std::size_t n = *SharedState::bytes_needed(g);
-  Mapping m(n);
-  auto s = SharedState::create(m.base, n, g, 1);
-  REQUIRE(s);
+  Segment seg({2, 3, 0, 0, 4});
+  SharedState* s = &seg.state;
   BalancerCounters& b0 = s->balancer(0);
   BalancerCounters& b1 = s->balancer(1);
   b0.retry_budget_percent = 0;
@@ -356,11 +354,8 @@ TEST_CASE("ledger: a dead row's retry-budget counts are given back, a live row's
 
 TEST_CASE("ledger: a process killed mid-failover gives its retry-budget counts back",
           "[shm][budget][fork]") {
-  const SegmentGeometry g{2, 3, 0, 0, 4};
-  const std::size_t n = *SharedState::bytes_needed(g);
-  Mapping m(n);
-  auto s = SharedState::create(m.base, n, g, 1);
-  REQUIRE(s);
+  Segment seg({2, 3, 0, 0, 4});
+  SharedState* s = &seg.state;
   // retryfloor=1 and no percentage: one failover at a time on balancer 1.
   s->balancer(1).retry_budget_percent = 0;
   s->balancer(1).retry_budget_floor = 1;
@@ -369,7 +364,7 @@ TEST_CASE("ledger: a process killed mid-failover gives its retry-budget counts b
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    auto view = SharedState::attach(m.base, n, nullptr);
+    auto view = SharedState::attach(seg.memory.base, seg.memory.size, nullptr);
     if (!view) _exit(2);
     auto row = view->claim_process_row(getpid());
     if (!row) _exit(3);
