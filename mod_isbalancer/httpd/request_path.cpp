@@ -164,12 +164,12 @@ bool one_body_handler(const proxy_balancer* b, std::string_view handler) noexcep
   return true;
 }
 
-// The request-body bytes the failed member's scheme handler still keeps, unsent,
-// for the next attempt: mod_proxy_fcgi keeps what it prefetched or spooled
-// before connecting in the pool userdata "proxy-fcgi-input" and sends from it.
-// -1 for any other scheme.
-apr_off_t body_kept(request_rec* r, const char* scheme) noexcept {
-  if (scheme == nullptr || ap_cstr_casecmp(scheme, "fcgi") != 0) return -1;
+// The request-body bytes the failed member's body handler (body_handler() of
+// its scheme) still keeps, unsent, for the next attempt: mod_proxy_fcgi keeps
+// what it prefetched or spooled before connecting in the pool userdata
+// "proxy-fcgi-input" and sends from it. -1 for any other handler.
+apr_off_t body_kept(request_rec* r, std::string_view handler) noexcept {
+  if (handler != "fcgi") return -1;
   void* kept = nullptr;
   apr_pool_userdata_get(&kept, "proxy-fcgi-input", r->pool);
   if (kept == nullptr) return 0;
@@ -187,13 +187,14 @@ int allow_failover(request_rec* r, const proxy_balancer* b, InFlight& flight,
   BalancerCounters& c = *flight.counters;
   const char* scheme = flight.member->s->scheme;
   const std::string_view scheme_name = field(flight.member->s->scheme);
+  const std::string_view handler = body_handler(scheme_name);
   FailedAttempt failed{number, is_idempotent_method(r->method != nullptr ? r->method : ""),
                        flight.body_read};
   // What the failed member's handler kept goes on only to a member of the same
   // handler; in a balancer that mixes them, the next one may not be.
-  if (flight.body_read > 0 && one_body_handler(b, body_handler(scheme_name))) {
+  if (flight.body_read > 0 && one_body_handler(b, handler)) {
     failed.scheme_keeps_body = scheme_keeps_body(scheme_name);
-    failed.body_kept = body_kept(r, scheme);
+    failed.body_kept = body_kept(r, handler);
   }
   if (failover_safety(failed) == FailoverSafety::kBodyConsumed) {
     c.unsafe_retries_refused.fetch_add(1, std::memory_order_relaxed);
